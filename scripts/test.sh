@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds udax three ways and runs the tests:
+#   release  - every test
+#   asan     - every test under AddressSanitizer + UndefinedBehaviorSanitizer
+#   tsan     - the tests labelled "concurrency" under ThreadSanitizer
+# Ends with one line "N passed, N failed, N skipped" over all three runs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh || exit 1
+jobs=$(nproc)
+total_pass=0 total_fail=0 total_skip=0
+run() { # name sanitizer ctest-args...
+	local name=$1 san=$2 dir=build/test-$1
+	shift 2
+	echo "=== $name build ==="
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUDAX_SANITIZE="$san" >/dev/null || return 1
+	cmake --build "$dir" -j "$jobs" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; total_fail=$((total_fail + 1)); return 1; }
+	(cd "$dir" && ctest --output-on-failure -j "$jobs" "$@") | tee "$dir/ctest.log"
+	local pass fail skip
+	pass=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +Passed' "$dir/ctest.log")
+	fail=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Failed|Timeout|Exception)' "$dir/ctest.log")
+	skip=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +\*\*\*Skipped|Not Run' "$dir/ctest.log")
+	fail=$((fail - skip))
+	total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail)) total_skip=$((total_skip + skip))
+}
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+run release ""
+run asan address
+run tsan thread -L concurrency
+echo "tests: ${total_pass} passed, ${total_fail} failed, ${total_skip} skipped"
+[ "$total_fail" -eq 0 ] && [ "$total_pass" -gt 0 ]
