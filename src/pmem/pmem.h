@@ -93,6 +93,7 @@ int pmem_fd(const struct pmem *pm);
 const char *pmem_kind_name(enum pmem_kind kind);
 const char *pmem_granularity_name(enum pmem_granularity gran);
 const char *pmem_method_name(enum pmem_method method);
+const char *pmem_insn_name(enum pmem_flush_insn insn);
 
 /*
  * pmem_map - map [off, off+len) of the media shared, at an address aligned to
