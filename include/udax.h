@@ -25,6 +25,184 @@ extern "C" {
  */
 const char *udax_errormsg(void);
 
+/* ---------------------------------------------------------------------------
+ * udaxfs: the file system of a pool (docs/udaxfs.md).
+ *
+ * Paths are absolute inside the pool ("/dir/file"; a missing leading '/' means
+ * the same). Names are at most 255 bytes, paths at most 4095. Every metadata
+ * operation (create, unlink, rename, mkdir, truncate, fallocate, block
+ * allocation by a write, size change by a write) is atomic and durable when it
+ * returns. Data written by udax_write/udax_pwrite is durable when the call
+ * returns (non-temporal stores and a drain). udax_fsync/udax_fdatasync
+ * therefore only order earlier stores; they are needed for stores made through
+ * mappings (the DAX fault path) and for portability.
+ *
+ * Thread safety: all calls may be made concurrently on one mounted pool; one
+ * struct udax_file may be shared by threads (reads and writes through it are
+ * serialized on its file position).
+ * ------------------------------------------------------------------------- */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The largest file size: 2^32 - 1 blocks of 4 KiB. */
+#define UDAX_FILE_SIZE_MAX (0xffffffffull << 12)
+
+struct udax_fs;
+struct udax_file;
+struct udax_dir;
+
+struct udax_mkfs_opts {
+	uint64_t ninodes; /* 0: one inode per 32 KiB of pool, at most 2^20 */
+};
+
+/*
+ * udax_mkfs - create an empty udaxfs on the pool at @path.
+ * @size: bytes to use (a multiple of 4096, at least 8 MiB); a regular file is
+ *        created or extended to it. 0 uses the whole existing pool.
+ * @opts: NULL for defaults.
+ * Errors: -EINVAL (size), -EBUSY (the pool is mounted), errors of the media layer.
+ */
+int udax_mkfs(const char *path, uint64_t size, const struct udax_mkfs_opts *opts);
+
+/*
+ * udax_mount - mount the pool at @path. Recovers after a crash of the previous
+ * mounter (journal replay, release of unlinked-but-open files).
+ * @flags: must be 0.
+ * Errors: -EBUSY (mounted by this or another process), -EUCLEAN (corrupt pool,
+ *         the message says where), -EINVAL, errors of the media layer.
+ */
+int udax_mount(const char *path, unsigned flags, struct udax_fs **fs);
+
+/* udax_unmount - unmount; -EBUSY while files or directories are still open. */
+int udax_unmount(struct udax_fs *fs);
+
+/*
+ * udax_open - open (O_CREAT: create) a regular file or, read-only, a directory.
+ * @flags: O_RDONLY, O_WRONLY or O_RDWR, with O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ *         O_DIRECTORY; O_CLOEXEC, O_SYNC, O_DSYNC, O_DIRECT, O_NOATIME,
+ *         O_NONBLOCK, O_NOCTTY, O_NOFOLLOW are accepted and change nothing.
+ * @mode: permission bits for a new file.
+ * Errors: -ENOENT, -EEXIST, -EISDIR, -ENOTDIR, -ENAMETOOLONG, -ENOSPC, -EINVAL.
+ */
+int udax_open(struct udax_fs *fs, const char *path, int flags, unsigned mode,
+	      struct udax_file **file);
+
+/* udax_close - close; the last close of an unlinked file frees it. */
+int udax_close(struct udax_file *file);
+
+/*
+ * Data I/O, copying directly between @buf and the media. Reads stop at end of
+ * file and return zeros for holes; writes allocate zeroed blocks in holes and
+ * extend the file. 0 bytes return 0 at once.
+ * A write that runs out of space writes what fits and returns that count.
+ * Errors: -EBADF (wrong access mode), -EINVAL (negative offset), -EISDIR,
+ *         -EFBIG (at the maximum file size), -ENOSPC (nothing fits),
+ *         -EIO (poisoned media).
+ */
+ssize_t udax_pread(struct udax_file *file, void *buf, size_t len, off_t off);
+ssize_t udax_pwrite(struct udax_file *file, const void *buf, size_t len, off_t off);
+ssize_t udax_read(struct udax_file *file, void *buf, size_t len);
+ssize_t udax_write(struct udax_file *file, const void *buf, size_t len);
+/* @whence: SEEK_SET, SEEK_CUR, SEEK_END. Returns the new position or -EINVAL. */
+off_t udax_lseek(struct udax_file *file, off_t off, int whence);
+
+/* udax_ftruncate - set the size; blocks past the new end are freed. */
+int udax_ftruncate(struct udax_file *file, off_t size);
+
+/* fallocate modes: the values of Linux FALLOC_FL_*. */
+#define UDAX_FALLOC_KEEP_SIZE	   0x01
+#define UDAX_FALLOC_PUNCH_HOLE	   0x02
+#define UDAX_FALLOC_COLLAPSE_RANGE 0x08
+#define UDAX_FALLOC_ZERO_RANGE	   0x10
+#define UDAX_FALLOC_INSERT_RANGE   0x20
+
+/*
+ * udax_fallocate - as fallocate(2). 0: allocate zeroed blocks and extend the
+ * size; KEEP_SIZE: allocate only; PUNCH_HOLE (with KEEP_SIZE): free, and zero
+ * partial blocks; ZERO_RANGE: make the range read as zeros, allocated;
+ * COLLAPSE_RANGE / INSERT_RANGE (alone, 4 KiB-aligned): remove / insert a range
+ * and shift the rest of the file.
+ * Errors as fallocate(2): -EINVAL, -EOPNOTSUPP, -EBADF, -EFBIG, -ENOSPC.
+ */
+int udax_fallocate(struct udax_file *file, int mode, off_t off, off_t len);
+
+/* udax_fsync, udax_fdatasync - make earlier stores to the file durable. */
+int udax_fsync(struct udax_file *file);
+int udax_fdatasync(struct udax_file *file);
+
+struct udax_stat {
+	uint64_t ino;
+	uint32_t mode; /* S_IFREG or S_IFDIR | permissions */
+	uint32_t nlink;
+	uint32_t uid, gid;
+	uint64_t size;
+	uint64_t blocks; /* 4 KiB blocks allocated */
+	int64_t atime_ns, mtime_ns, ctime_ns;
+};
+
+int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st);
+int udax_fstat(struct udax_file *file, struct udax_stat *st);
+
+/* Namespace operations, with the errors of their POSIX namesakes. */
+int udax_unlink(struct udax_fs *fs, const char *path);
+int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath);
+/* udax_rename - atomic, replacing an existing target (as rename(2)). */
+int udax_rename(struct udax_fs *fs, const char *oldpath, const char *newpath);
+int udax_mkdir(struct udax_fs *fs, const char *path, unsigned mode);
+int udax_rmdir(struct udax_fs *fs, const char *path);
+
+struct udax_dirent {
+	uint64_t ino;
+	uint8_t type; /* DT_REG or DT_DIR */
+	char name[256];
+};
+
+int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **dir);
+/* udax_readdir - 1 and the next entry ("." and ".." first), 0 at the end, or -errno. */
+int udax_readdir(struct udax_dir *dir, struct udax_dirent *ent);
+int udax_closedir(struct udax_dir *dir);
+
+struct udax_statfs {
+	uint64_t block_size;
+	uint64_t blocks;      /* data blocks */
+	uint64_t blocks_free;
+	uint64_t pmd_free;    /* free, aligned 2 MiB ranges */
+	uint64_t inodes;
+	uint64_t inodes_free;
+	uint32_t name_max;
+};
+
+int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
+
+#define UDAX_EXTENT_PMD 0x1 /* logical and physical are congruent modulo 2 MiB */
+
+struct udax_extent {
+	uint64_t logical;  /* file offset */
+	uint64_t physical; /* media offset */
+	uint64_t length;
+	uint64_t pmd_bytes; /* bytes in whole 2 MiB ranges a PMD can map */
+	uint32_t flags;
+};
+
+/*
+ * udax_fiemap - the file's extents, in file order. Fills at most @max and
+ * returns how many the file has (call with max = 0 to size the array).
+ */
+int udax_fiemap(struct udax_file *file, struct udax_extent *ext, unsigned max);
+
+#define UDAX_FSCK_REPAIR 0x1
+
+/*
+ * udax_fsck - check an unmounted pool: superblocks, journal, every inode and
+ * extent, directory tree, link counts and the free-space bitmap.
+ * @report: set to a malloc'ed text, one line per problem (free() it); may be NULL.
+ * Returns the number of problems found (0: consistent), or -errno if the pool
+ * could not be checked (-EBUSY if mounted). With UDAX_FSCK_REPAIR, fixes what
+ * it can (link counts, bitmap, dangling entries, unreachable inodes).
+ */
+int udax_fsck(const char *path, unsigned flags, char **report);
+
 #ifdef __cplusplus
 }
 #endif

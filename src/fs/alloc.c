@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Free-space bitmap and the 2 MiB-aware block allocator.
+ *
+ * The media is divided into 2 MiB groups (512 blocks, 2 MiB aligned). Huge
+ * allocations take a whole free group, so a file offset mapped by it can be
+ * mapped by a PMD. Small allocations fill groups that are already partly used
+ * first and only open a free group when none has room, so that aging with
+ * small files does not scatter blocks over every group (WineFS's lesson).
+ *
+ * The bitmap is read and changed through the transaction, like every other
+ * metadata block; callers hold fs->lock.
+ */
+#include "common/err.h"
+#include "fs/fs.h"
+
+#define BITS_PER_BLOCK (UDAXFS_BLOCK * 8ull)
+#define GROUP_WORDS    (UDAXFS_PMD_BLOCKS / 64)
+
+static uint64_t bitmap_blk(const struct udaxfs *fs, uint64_t blk)
+{
+	return fs->sb.bitmap_start + blk / BITS_PER_BLOCK;
+}
+
+/* The 64-bit word holding @blk's bit, as the transaction sees it. */
+static const uint64_t *bitmap_word(struct udaxfs *fs, uint64_t blk)
+{
+	const uint64_t *b = tx_read(fs, bitmap_blk(fs, blk));
+
+	return b + (blk % BITS_PER_BLOCK) / 64;
+}
+
+bool alloc_test(struct udaxfs *fs, uint64_t blk)
+{
+	return *bitmap_word(fs, blk) >> (blk % 64) & 1;
+}
+
+int alloc_set(struct udaxfs *fs, uint64_t blk, uint64_t len, bool used)
+{
+	uint64_t *words = NULL, cur = UINT64_MAX;
+	int ret;
+
+	if (blk < fs->sb.data_start || blk + len > fs->sb.nblocks || blk + len < blk)
+		return udax_err(EUCLEAN, "blocks %llu+%llu outside the data area",
+				(unsigned long long)blk, (unsigned long long)len);
+	for (uint64_t b = blk; b < blk + len; b++) {
+		uint64_t mask = 1ull << (b % 64);
+		uint64_t *w;
+
+		if (bitmap_blk(fs, b) != cur) {
+			cur = bitmap_blk(fs, b);
+			ret = tx_write(fs, cur, (void **)&words);
+			if (ret)
+				return ret;
+		}
+		w = &words[(b % BITS_PER_BLOCK) / 64];
+		if (!!(*w & mask) == used)
+			return udax_err(EUCLEAN, "block %llu is already %s", (unsigned long long)b,
+					used ? "in use" : "free");
+		*w ^= mask;
+	}
+	return 0;
+}
+
+static uint64_t ngroups(const struct udaxfs *fs)
+{
+	return (fs->sb.nblocks + UDAXFS_PMD_BLOCKS - 1) / UDAXFS_PMD_BLOCKS;
+}
+
+/* Free blocks in group @g (the last group may be short; its tail counts as used). */
+static unsigned group_free(struct udaxfs *fs, uint64_t g)
+{
+	const uint64_t *w = bitmap_word(fs, g * UDAXFS_PMD_BLOCKS);
+	uint64_t end = fs->sb.nblocks - g * UDAXFS_PMD_BLOCKS;
+	unsigned nfree = 0;
+
+	for (unsigned i = 0; i < GROUP_WORDS; i++) {
+		uint64_t used = w[i];
+
+		if (end < (i + 1) * 64ull)
+			used |= end <= i * 64ull ? ~0ull : ~0ull << (end - i * 64);
+		nfree += 64 - (unsigned)__builtin_popcountll(used);
+	}
+	return nfree;
+}
+
+int alloc_huge(struct udaxfs *fs, uint64_t *blk)
+{
+	for (uint64_t g = 0; g < ngroups(fs); g++) {
+		if (group_free(fs, g) == UDAXFS_PMD_BLOCKS) {
+			*blk = g * UDAXFS_PMD_BLOCKS;
+			return alloc_set(fs, *blk, UDAXFS_PMD_BLOCKS, true);
+		}
+	}
+	return -ENOSPC;
+}
+
+/* First free run in group @g, at most @want blocks long. */
+static uint64_t group_run(struct udaxfs *fs, uint64_t g, uint64_t want, uint64_t *start)
+{
+	uint64_t b = g * UDAXFS_PMD_BLOCKS, end = b + UDAXFS_PMD_BLOCKS, len = 0;
+
+	if (end > fs->sb.nblocks)
+		end = fs->sb.nblocks;
+	while (b < end && alloc_test(fs, b))
+		b++;
+	*start = b;
+	while (b < end && len < want && !alloc_test(fs, b)) {
+		b++;
+		len++;
+	}
+	return len;
+}
+
+int alloc_small(struct udaxfs *fs, uint64_t want, uint64_t *blk, uint64_t *got)
+{
+	uint64_t n = ngroups(fs), first = fs->small_hint % n, spare = UINT64_MAX;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t g = (first + i) % n;
+		unsigned nfree = group_free(fs, g);
+
+		if (nfree == UDAXFS_PMD_BLOCKS && spare == UINT64_MAX)
+			spare = g;
+		if (nfree == 0 || nfree == UDAXFS_PMD_BLOCKS)
+			continue;
+		*got = group_run(fs, g, want, blk);
+		fs->small_hint = g;
+		return alloc_set(fs, *blk, *got, true);
+	}
+	if (spare == UINT64_MAX)
+		return udax_err(ENOSPC, "no free blocks");
+	*got = group_run(fs, spare, want, blk);
+	fs->small_hint = spare;
+	return alloc_set(fs, *blk, *got, true);
+}
+
+uint64_t alloc_count_free(struct udaxfs *fs, uint64_t *free_pmd)
+{
+	uint64_t nfree = 0;
+
+	*free_pmd = 0;
+	for (uint64_t g = 0; g < ngroups(fs); g++) {
+		unsigned f = group_free(fs, g);
+
+		nfree += f;
+		*free_pmd += f == UDAXFS_PMD_BLOCKS;
+	}
+	return nfree;
+}

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The public file API (udax.h): handles, argument checks, the per-file I/O
+ * lock around the DAX core's read/write path, and position bookkeeping.
+ * Everything about the file system itself is udaxfs's (src/fs/udaxfs.h).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "dax/rw.h"
+#include "fs/udaxfs.h"
+
+struct udax_fs {
+	struct udaxfs *fs;
+};
+
+struct udax_file {
+	struct udaxfs_node *node;
+	int flags;
+	bool is_dir;
+	pthread_mutex_t pos_lock; /* serializes read/write/lseek on pos */
+	uint64_t pos;
+};
+
+struct udax_dir {
+	struct udaxfs_node *node;
+	uint64_t pos;
+};
+
+int udax_mkfs(const char *path, uint64_t size, const struct udax_mkfs_opts *opts)
+{
+	if (!path)
+		return udax_err(EFAULT, "mkfs: NULL path");
+	return udaxfs_mkfs(path, size, opts ? opts->ninodes : 0);
+}
+
+int udax_mount(const char *path, unsigned flags, struct udax_fs **out)
+{
+	struct udax_fs *ufs;
+	int ret;
+
+	if (!path || !out)
+		return udax_err(EFAULT, "mount: NULL argument");
+	if (flags)
+		return udax_err(EINVAL, "%s: unknown mount flags 0x%x", path, flags);
+	ufs = malloc(sizeof(*ufs));
+	if (!ufs)
+		return udax_err(ENOMEM, "%s: mount", path);
+	ret = udaxfs_mount(path, &ufs->fs);
+	if (ret) {
+		free(ufs);
+		return ret;
+	}
+	*out = ufs;
+	return 0;
+}
+
+int udax_unmount(struct udax_fs *ufs)
+{
+	int ret;
+
+	if (!ufs)
+		return udax_err(EINVAL, "unmount: NULL file system");
+	ret = udaxfs_unmount(ufs->fs);
+	if (!ret)
+		free(ufs);
+	return ret;
+}
+
+static bool readable(const struct udax_file *f)
+{
+	return (f->flags & O_ACCMODE) != O_WRONLY;
+}
+
+static bool writable(const struct udax_file *f)
+{
+	return (f->flags & O_ACCMODE) != O_RDONLY;
+}
+
+/* O_TRUNC of an existing regular file, under its I/O lock like ftruncate. */
+static int open_truncate(struct udax_file *f)
+{
+	int ret;
+
+	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	ret = udaxfs_truncate(f->node, 0);
+	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	return ret;
+}
+
+int udax_open(struct udax_fs *ufs, const char *path, int flags, unsigned mode,
+	      struct udax_file **out)
+{
+	struct udax_stat st;
+	struct udax_file *f;
+	int ret;
+
+	if (!ufs || !out)
+		return udax_err(EFAULT, "open: NULL argument");
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return udax_err(ENOMEM, "open %s", path ? path : "");
+	ret = udaxfs_open(ufs->fs, path, flags, mode, &f->node);
+	if (ret) {
+		free(f);
+		return ret;
+	}
+	f->flags = flags;
+	ret = udaxfs_getattr(f->node, &st);
+	f->is_dir = !ret && S_ISDIR(st.mode);
+	if (!ret && (flags & O_TRUNC) && writable(f) && !f->is_dir)
+		ret = open_truncate(f);
+	if (ret) {
+		udaxfs_close(f->node);
+		free(f);
+		return ret;
+	}
+	pthread_mutex_init(&f->pos_lock, NULL);
+	*out = f;
+	return 0;
+}
+
+int udax_close(struct udax_file *f)
+{
+	int ret;
+
+	if (!f)
+		return udax_err(EBADF, "close: NULL file");
+	ret = udaxfs_close(f->node);
+	pthread_mutex_destroy(&f->pos_lock);
+	free(f);
+	return ret;
+}
+
+static int check_io(const struct udax_file *f, bool write, off_t off)
+{
+	if (!f)
+		return udax_err(EBADF, "NULL file");
+	if (write ? !writable(f) : !readable(f))
+		return udax_err(EBADF, "file not open for %s", write ? "writing" : "reading");
+	if (f->is_dir)
+		return udax_err(EISDIR, "cannot %s a directory", write ? "write" : "read");
+	if (off < 0)
+		return udax_err(EINVAL, "negative offset %lld", (long long)off);
+	return 0;
+}
+
+static ssize_t file_read(struct udax_file *f, void *buf, size_t len, uint64_t off)
+{
+	struct dax_iocb iocb = {.host = f->node, .ops = &udaxfs_iomap_ops, .pos = off};
+	struct udax_stat st;
+	ssize_t ret;
+
+	pthread_rwlock_rdlock(udaxfs_node_lock(f->node));
+	ret = udaxfs_getattr(f->node, &st);
+	iocb.i_size = st.size;
+	if (!ret)
+		ret = dax_iomap_rw(&iocb, buf, len);
+	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	return ret;
+}
+
+/* Writes at @off, or at the end of file if @append; *end is where it stopped. */
+static ssize_t file_write(struct udax_file *f, const void *buf, size_t len, uint64_t off,
+			  bool append, uint64_t *end)
+{
+	struct dax_iocb iocb = {.host = f->node, .ops = &udaxfs_iomap_ops, .write = true};
+	struct udax_stat st = {0};
+	uint64_t old_size;
+	ssize_t ret = 0;
+	int err;
+
+	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	if (append)
+		ret = udaxfs_getattr(f->node, &st);
+	iocb.pos = append ? st.size : off;
+	*end = iocb.pos;
+	if (!ret && iocb.pos >= UDAXFS_MAX_FILE_SIZE)
+		ret = udax_err(EFBIG, "write at %llu: past the maximum file size",
+			       (unsigned long long)iocb.pos);
+	if (!ret && len > UDAXFS_MAX_FILE_SIZE - iocb.pos)
+		len = (size_t)(UDAXFS_MAX_FILE_SIZE - iocb.pos);
+	if (!ret)
+		ret = udaxfs_write_prepare(f->node, iocb.pos + len, &old_size);
+	if (!ret) {
+		ret = dax_iomap_rw(&iocb, (void *)buf, len);
+		if (ret < (ssize_t)len) {
+			err = udaxfs_write_short(f->node, old_size, iocb.pos);
+			ret = ret < 0 ? ret : err ? err : ret;
+		}
+		*end = iocb.pos;
+	}
+	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	return ret;
+}
+
+ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, off_t off)
+{
+	int ret = check_io(f, false, off);
+
+	if (ret || !len)
+		return ret;
+	return file_read(f, buf, len, (uint64_t)off);
+}
+
+ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, off_t off)
+{
+	uint64_t end;
+	int ret = check_io(f, true, off);
+
+	if (ret || !len)
+		return ret;
+	return file_write(f, buf, len, (uint64_t)off, f->flags & O_APPEND, &end);
+}
+
+ssize_t udax_read(struct udax_file *f, void *buf, size_t len)
+{
+	ssize_t ret = check_io(f, false, 0);
+
+	if (ret || !len)
+		return ret;
+	pthread_mutex_lock(&f->pos_lock);
+	ret = file_read(f, buf, len, f->pos);
+	if (ret > 0)
+		f->pos += (uint64_t)ret;
+	pthread_mutex_unlock(&f->pos_lock);
+	return ret;
+}
+
+ssize_t udax_write(struct udax_file *f, const void *buf, size_t len)
+{
+	ssize_t ret = check_io(f, true, 0);
+	uint64_t end;
+
+	if (ret || !len)
+		return ret;
+	pthread_mutex_lock(&f->pos_lock);
+	ret = file_write(f, buf, len, f->pos, f->flags & O_APPEND, &end);
+	if (ret > 0)
+		f->pos = end;
+	pthread_mutex_unlock(&f->pos_lock);
+	return ret;
+}
+
+off_t udax_lseek(struct udax_file *f, off_t off, int whence)
+{
+	struct udax_stat st;
+	int64_t base;
+	off_t ret;
+
+	if (!f)
+		return udax_err(EBADF, "lseek: NULL file");
+	pthread_mutex_lock(&f->pos_lock);
+	switch (whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = (int64_t)f->pos;
+		break;
+	case SEEK_END:
+		ret = udaxfs_getattr(f->node, &st);
+		base = ret ? -1 : (int64_t)st.size;
+		break;
+	default:
+		base = -1;
+	}
+	if (base < 0 || (off > 0 && base > INT64_MAX - off) || base + off < 0) {
+		ret = udax_err(EINVAL, "lseek: bad whence %d or offset %lld", whence,
+			       (long long)off);
+	} else {
+		f->pos = (uint64_t)(base + off);
+		ret = (off_t)f->pos;
+	}
+	pthread_mutex_unlock(&f->pos_lock);
+	return ret;
+}
+
+int udax_ftruncate(struct udax_file *f, off_t size)
+{
+	int ret;
+
+	if (!f)
+		return udax_err(EBADF, "ftruncate: NULL file");
+	if (!writable(f) || f->is_dir || size < 0)
+		return udax_err(EINVAL, "ftruncate: %s",
+				size < 0 ? "negative size" : "not a file open for writing");
+	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	ret = udaxfs_truncate(f->node, (uint64_t)size);
+	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	return ret;
+}
+
+int udax_fallocate(struct udax_file *f, int mode, off_t off, off_t len)
+{
+	int ret;
+
+	if (!f || !writable(f))
+		return udax_err(EBADF, "fallocate: file not open for writing");
+	if (f->is_dir)
+		return udax_err(EISDIR, "fallocate: is a directory");
+	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	ret = udaxfs_fallocate(f->node, mode, (uint64_t)off, (uint64_t)len);
+	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	return ret;
+}
+
+int udax_fsync(struct udax_file *f)
+{
+	return udax_fdatasync(f);
+}
+
+/* Metadata is durable at each operation's return; data needs only a drain. */
+int udax_fdatasync(struct udax_file *f)
+{
+	if (!f)
+		return udax_err(EBADF, "fsync: NULL file");
+	udaxfs_sync(f->node);
+	return 0;
+}
+
+int udax_stat(struct udax_fs *ufs, const char *path, struct udax_stat *st)
+{
+	if (!ufs || !st)
+		return udax_err(EFAULT, "stat: NULL argument");
+	return udaxfs_stat(ufs->fs, path, st);
+}
+
+int udax_fstat(struct udax_file *f, struct udax_stat *st)
+{
+	if (!f)
+		return udax_err(EBADF, "fstat: NULL file");
+	if (!st)
+		return udax_err(EFAULT, "fstat: NULL argument");
+	return udaxfs_getattr(f->node, st);
+}
+
+int udax_unlink(struct udax_fs *ufs, const char *path)
+{
+	return ufs ? udaxfs_unlink(ufs->fs, path) : udax_err(EFAULT, "unlink: NULL fs");
+}
+
+int udax_link(struct udax_fs *ufs, const char *oldpath, const char *newpath)
+{
+	return ufs ? udaxfs_link(ufs->fs, oldpath, newpath) : udax_err(EFAULT, "link: NULL fs");
+}
+
+int udax_rename(struct udax_fs *ufs, const char *oldpath, const char *newpath)
+{
+	return ufs ? udaxfs_rename(ufs->fs, oldpath, newpath) : udax_err(EFAULT, "rename: NULL fs");
+}
+
+int udax_mkdir(struct udax_fs *ufs, const char *path, unsigned mode)
+{
+	return ufs ? udaxfs_mkdir(ufs->fs, path, mode) : udax_err(EFAULT, "mkdir: NULL fs");
+}
+
+int udax_rmdir(struct udax_fs *ufs, const char *path)
+{
+	return ufs ? udaxfs_rmdir(ufs->fs, path) : udax_err(EFAULT, "rmdir: NULL fs");
+}
+
+int udax_opendir(struct udax_fs *ufs, const char *path, struct udax_dir **out)
+{
+	struct udax_dir *d;
+	int ret;
+
+	if (!ufs || !out)
+		return udax_err(EFAULT, "opendir: NULL argument");
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return udax_err(ENOMEM, "opendir %s", path ? path : "");
+	ret = udaxfs_opendir(ufs->fs, path, &d->node);
+	if (ret) {
+		free(d);
+		return ret;
+	}
+	*out = d;
+	return 0;
+}
+
+int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
+{
+	if (!d)
+		return udax_err(EBADF, "readdir: NULL directory");
+	if (!ent)
+		return udax_err(EFAULT, "readdir: NULL entry");
+	return udaxfs_readdir(d->node, &d->pos, ent);
+}
+
+int udax_closedir(struct udax_dir *d)
+{
+	int ret;
+
+	if (!d)
+		return udax_err(EBADF, "closedir: NULL directory");
+	ret = udaxfs_close(d->node);
+	free(d);
+	return ret;
+}
+
+int udax_statfs(struct udax_fs *ufs, struct udax_statfs *st)
+{
+	if (!ufs || !st)
+		return udax_err(EFAULT, "statfs: NULL argument");
+	return udaxfs_statfs(ufs->fs, st);
+}
+
+int udax_fiemap(struct udax_file *f, struct udax_extent *ext, unsigned max)
+{
+	if (!f)
+		return udax_err(EBADF, "fiemap: NULL file");
+	if (!ext && max)
+		return udax_err(EFAULT, "fiemap: NULL array");
+	return udaxfs_fiemap(f->node, ext, max);
+}
+
+int udax_fsck(const char *path, unsigned flags, char **report)
+{
+	if (!path)
+		return udax_err(EFAULT, "fsck: NULL path");
+	if (flags & ~UDAX_FSCK_REPAIR)
+		return udax_err(EINVAL, "fsck: unknown flags 0x%x", flags);
+	return udaxfs_fsck(path, flags, report);
+}

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/* Regular files: block allocation, truncate, fallocate, extents report. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/err.h"
+#include "pmem/pmem.h"
+#include "fs/fs.h"
+#include "fs/udaxfs.h"
+
+#define PMD_BYTES ((uint64_t)UDAXFS_PMD_BLOCKS << UDAXFS_BLOCK_SHIFT)
+
+static uint64_t blocks_up(uint64_t bytes)
+{
+	return (bytes + UDAXFS_BLOCK - 1) >> UDAXFS_BLOCK_SHIFT;
+}
+
+/* Maps the hole at @lblk with a whole free 2 MiB group if the hole covers its range. */
+static int alloc_huge_at(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_t *next)
+{
+	uint64_t start = lblk & ~(uint64_t)(UDAXFS_PMD_BLOCKS - 1), pblk;
+	int ret;
+
+	if (extmap_hole_len(m, start, UDAXFS_PMD_BLOCKS) != UDAXFS_PMD_BLOCKS)
+		return -ENOSPC;
+	ret = alloc_huge(fs, &pblk);
+	if (ret)
+		return ret;
+	pmem_memset_nodrain(fs->pm, fs->base + blk_off(pblk), 0, PMD_BYTES);
+	*next = start + UDAXFS_PMD_BLOCKS;
+	return extmap_insert(m, start, pblk, UDAXFS_PMD_BLOCKS);
+}
+
+/*
+ * Fills the holes of [lblk, lblk+nblk) with zeroed blocks: whole 2 MiB groups
+ * where @huge_ok and the hole spans the group's aligned file range, small runs
+ * elsewhere. The zeroing is drained by the commit, before the extents it makes
+ * reachable become durable, so stale data is never exposed.
+ */
+int file_alloc_range(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_t nblk,
+		     bool huge_ok)
+{
+	uint64_t end = lblk + nblk, cur = lblk;
+
+	while (cur < end) {
+		uint64_t hole = extmap_hole_len(m, cur, end - cur), pblk, got;
+		int ret;
+
+		if (!hole) {
+			uint32_t i = extmap_find(m, cur);
+
+			cur = (uint64_t)m->e[i].lblk + m->e[i].len;
+			continue;
+		}
+		if (huge_ok) {
+			ret = alloc_huge_at(fs, m, cur, &cur);
+			if (ret != -ENOSPC)
+				goto next;
+		}
+		ret = alloc_small(fs, hole, &pblk, &got);
+		if (!ret) {
+			pmem_memset_nodrain(fs->pm, fs->base + blk_off(pblk), 0, blk_off(got));
+			ret = extmap_insert(m, cur, pblk, got);
+			cur += got;
+		}
+	next:
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Files that are or become 2 MiB long get 2 MiB extents (docs/udaxfs.md). */
+bool file_huge_policy(const struct udaxfs_inode *di, uint64_t end)
+{
+	return (di->size > end ? di->size : end) >= PMD_BYTES;
+}
+
+/* Zeroes the mapped bytes of [off, off+len) (holes already read as zeros). */
+static void zero_bytes(struct udaxfs *fs, const struct extmap *m, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len;
+
+	for (uint32_t i = extmap_find(m, off >> UDAXFS_BLOCK_SHIFT); i < m->n; i++) {
+		uint64_t s = blk_off(m->e[i].lblk), e = s + blk_off(m->e[i].len);
+		uint64_t a = s > off ? s : off, b = e < end ? e : end;
+
+		if (a >= b)
+			break;
+		pmem_memset_nodrain(fs->pm, fs->base + blk_off(m->e[i].pblk) + (a - s), 0, b - a);
+	}
+	pmem_drain(fs->pm);
+}
+
+/* Loads the regular file @ino; fails with EISDIR for a directory. */
+static int file_load(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struct extmap *m)
+{
+	int ret = inode_read(fs, ino, di);
+
+	if (!ret && !S_ISREG(di->mode))
+		ret = udax_err(EISDIR, "inode %llu is not a regular file", (unsigned long long)ino);
+	return ret ? ret : extmap_load(fs, ino, di, m);
+}
+
+static int file_store(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struct extmap *m,
+		      int ret)
+{
+	if (!ret)
+		ret = extmap_store(fs, ino, di, m);
+	if (!ret) {
+		inode_touch(di, true);
+		ret = inode_write(fs, ino, di);
+	}
+	extmap_free(m);
+	return ret;
+}
+
+static int file_truncate(struct udaxfs *fs, uint64_t ino, uint64_t size)
+{
+	struct udaxfs_inode di;
+	struct extmap m;
+	bool shrink;
+	int ret = file_load(fs, ino, &di, &m);
+
+	if (ret)
+		return ret;
+	shrink = size < di.size;
+	/* Bytes past EOF in a kept block must read as zeros if the file grows again. */
+	if (shrink)
+		zero_bytes(fs, &m, size, blk_off(blocks_up(size)) - size);
+	di.size = size;
+	if (shrink)
+		ret = extmap_truncate(fs, ino, &di, &m, blocks_up(size));
+	return file_store(fs, ino, &di, &m, ret);
+}
+
+/* The size change of a write: grow to @size, or with @shrink set it; *old = prior size. */
+static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool shrink, uint64_t *old)
+{
+	struct udaxfs_inode di;
+	int ret = inode_read(fs, ino, &di);
+
+	if (ret)
+		return ret;
+	*old = di.size;
+	if (shrink || size > di.size)
+		di.size = size;
+	inode_touch(&di, true);
+	return inode_write(fs, ino, &di);
+}
+
+static int punch(struct udaxfs *fs, struct extmap *m, uint64_t off, uint64_t len)
+{
+	uint64_t first = blocks_up(off), last = (off + len) >> UDAXFS_BLOCK_SHIFT;
+
+	if (first >= last) { /* no whole block inside */
+		zero_bytes(fs, m, off, len);
+		return 0;
+	}
+	zero_bytes(fs, m, off, blk_off(first) - off);
+	zero_bytes(fs, m, blk_off(last), off + len - blk_off(last));
+	return extmap_remove(fs, m, first, last - first);
+}
+
+static int check_fallocate(const struct udaxfs_inode *di, int mode, uint64_t off, uint64_t len)
+{
+	int shift = mode & (UDAX_FALLOC_COLLAPSE_RANGE | UDAX_FALLOC_INSERT_RANGE);
+
+	if (shift && ((off | len) % UDAXFS_BLOCK))
+		return udax_err(EINVAL, "fallocate: collapse/insert range not 4 KiB aligned");
+	if ((mode & UDAX_FALLOC_COLLAPSE_RANGE) && off + len >= di->size)
+		return udax_err(EINVAL, "fallocate: collapse range reaches end of file");
+	if ((mode & UDAX_FALLOC_INSERT_RANGE) && off >= di->size)
+		return udax_err(EINVAL, "fallocate: insert offset at or past end of file");
+	if ((mode & UDAX_FALLOC_INSERT_RANGE) && di->size + len > UDAXFS_MAX_FILE_SIZE)
+		return udax_err(EFBIG, "fallocate: insert range makes the file too large");
+	return 0;
+}
+
+static int file_fallocate(struct udaxfs *fs, uint64_t ino, int mode, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len, nblk = blocks_up(end) - (off >> UDAXFS_BLOCK_SHIFT);
+	struct udaxfs_inode di;
+	struct extmap m;
+	int ret = file_load(fs, ino, &di, &m);
+
+	if (ret)
+		return ret;
+	ret = check_fallocate(&di, mode, off, len);
+	if (ret)
+		goto out;
+	if (mode & UDAX_FALLOC_PUNCH_HOLE) {
+		ret = punch(fs, &m, off, len);
+	} else if (mode & UDAX_FALLOC_COLLAPSE_RANGE) {
+		ret = extmap_remove(fs, &m, off >> UDAXFS_BLOCK_SHIFT, len >> UDAXFS_BLOCK_SHIFT);
+		if (!ret)
+			ret = extmap_shift(&m, end >> UDAXFS_BLOCK_SHIFT, len >> UDAXFS_BLOCK_SHIFT,
+					   true);
+		di.size -= len;
+	} else if (mode & UDAX_FALLOC_INSERT_RANGE) {
+		ret = extmap_shift(&m, off >> UDAXFS_BLOCK_SHIFT, len >> UDAXFS_BLOCK_SHIFT, false);
+		di.size += len;
+	} else {
+		ret = file_alloc_range(fs, &m, off >> UDAXFS_BLOCK_SHIFT, nblk,
+				       file_huge_policy(&di, end));
+		if (!ret && (mode & UDAX_FALLOC_ZERO_RANGE))
+			zero_bytes(fs, &m, off, len);
+		if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > di.size)
+			di.size = end;
+	}
+out:
+	return file_store(fs, ino, &di, &m, ret);
+}
+
+int udaxfs_truncate(struct udaxfs_node *node, uint64_t size)
+{
+	if (size > UDAXFS_MAX_FILE_SIZE)
+		return udax_err(EFBIG, "truncate to %llu: file too large",
+				(unsigned long long)size);
+	fs_enter(node->fs);
+	return fs_leave(node->fs, file_truncate(node->fs, node->ino, size));
+}
+
+#define FALLOC_KNOWN                                                                               \
+	(UDAX_FALLOC_KEEP_SIZE | UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_COLLAPSE_RANGE |             \
+	 UDAX_FALLOC_ZERO_RANGE | UDAX_FALLOC_INSERT_RANGE)
+
+/* The mode checks of vfs_fallocate, in its order. */
+static int check_falloc_mode(int mode)
+{
+	int shift = mode & (UDAX_FALLOC_COLLAPSE_RANGE | UDAX_FALLOC_INSERT_RANGE);
+
+	if (mode & ~FALLOC_KNOWN)
+		return udax_err(EOPNOTSUPP, "fallocate: unsupported mode 0x%x", mode);
+	if ((mode & UDAX_FALLOC_PUNCH_HOLE) && (mode & UDAX_FALLOC_ZERO_RANGE))
+		return udax_err(EINVAL, "fallocate: PUNCH_HOLE with ZERO_RANGE");
+	if ((mode & UDAX_FALLOC_PUNCH_HOLE) && !(mode & UDAX_FALLOC_KEEP_SIZE))
+		return udax_err(EOPNOTSUPP, "fallocate: PUNCH_HOLE needs KEEP_SIZE");
+	if (shift && mode != shift)
+		return udax_err(EINVAL, "fallocate: COLLAPSE/INSERT_RANGE must be used alone");
+	return 0;
+}
+
+int udaxfs_fallocate(struct udaxfs_node *node, int mode, uint64_t off, uint64_t len)
+{
+	int ret = check_falloc_mode(mode);
+
+	if (ret)
+		return ret;
+	if ((int64_t)off < 0 || (int64_t)len <= 0)
+		return udax_err(EINVAL, "fallocate: bad offset %lld or length %lld", (long long)off,
+				(long long)len);
+	if (off + len > UDAXFS_MAX_FILE_SIZE || off + len < off)
+		return udax_err(EFBIG, "fallocate: range past the maximum file size");
+	fs_enter(node->fs);
+	return fs_leave(node->fs, file_fallocate(node->fs, node->ino, mode, off, len));
+}
+
+int udaxfs_write_prepare(struct udaxfs_node *node, uint64_t end, uint64_t *old_size)
+{
+	fs_enter(node->fs);
+	return fs_leave(node->fs, write_size(node->fs, node->ino, end, false, old_size));
+}
+
+int udaxfs_write_short(struct udaxfs_node *node, uint64_t old_size, uint64_t end)
+{
+	uint64_t prepared;
+
+	fs_enter(node->fs);
+	return fs_leave(node->fs, write_size(node->fs, node->ino, end > old_size ? end : old_size,
+					     true, &prepared));
+}
+
+static void fiemap_fill(const struct udaxfs_extent *e, struct udax_extent *out)
+{
+	uint64_t lo = blk_off(e->lblk), hi = lo + blk_off(e->len);
+	uint64_t first = (lo + PMD_BYTES - 1) & ~(PMD_BYTES - 1), last = hi & ~(PMD_BYTES - 1);
+
+	memset(out, 0, sizeof(*out));
+	out->logical = lo;
+	out->physical = blk_off(e->pblk);
+	out->length = hi - lo;
+	if ((out->logical - out->physical) % PMD_BYTES == 0) {
+		out->flags = UDAX_EXTENT_PMD;
+		out->pmd_bytes = last > first ? last - first : 0;
+	}
+}
+
+static int fiemap(struct udaxfs *fs, uint64_t ino, struct udax_extent *ext, unsigned max)
+{
+	struct udaxfs_inode di;
+	struct extmap m;
+	int ret = file_load(fs, ino, &di, &m);
+
+	if (ret)
+		return ret;
+	for (uint32_t i = 0; i < m.n && i < max; i++)
+		fiemap_fill(&m.e[i], &ext[i]);
+	ret = (int)m.n;
+	extmap_free(&m);
+	return ret;
+}
+
+int udaxfs_fiemap(struct udaxfs_node *node, struct udax_extent *ext, unsigned max)
+{
+	fs_enter(node->fs);
+	return fs_leave(node->fs, fiemap(node->fs, node->ino, ext, max));
+}
+
+void udaxfs_sync(struct udaxfs_node *node)
+{
+	pmem_drain(node->fs->pm);
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udaxfs on-media format, version 1 (docs/udaxfs.md describes it byte by byte).
+ * All integers are little-endian; every structure has a fixed size checked at
+ * compile time. The media is an array of 4 KiB blocks:
+ *
+ *   0                superblock
+ *   1                backup superblock
+ *   2 .. 2+J         journal (header, descriptor, UDAXFS_TX_MAX images)
+ *   bitmap_start     free-space bitmap, bit n = block n in use
+ *   itable_start     inode table, 16 inodes per block
+ *   data_start       (2 MiB aligned) data, extent and directory blocks
+ */
+#ifndef UDAX_FS_FORMAT_H
+#define UDAX_FS_FORMAT_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#define UDAXFS_BLOCK	    4096u
+#define UDAXFS_BLOCK_SHIFT  12
+#define UDAXFS_PMD_BLOCKS   512u /* 2 MiB */
+#define UDAXFS_VERSION	    1u
+#define UDAXFS_NAME_MAX	    255u
+#define UDAXFS_ROOT_INO	    1u
+#define UDAXFS_TX_MAX	    256u /* block images per transaction */
+#define UDAXFS_JOURNAL_BLKS (2u + UDAXFS_TX_MAX)
+
+#define UDAXFS_SUPER_MAGIC 0x46584455u /* "UDXF" */
+#define UDAXFS_JRNL_MAGIC  0x4c4e524au /* "JRNL" */
+#define UDAXFS_EXTB_MAGIC  0x42545845u /* "EXTB" */
+#define UDAXFS_DIRB_MAGIC  0x42524944u /* "DIRB" */
+
+enum udaxfs_state {
+	UDAXFS_STATE_CLEAN = 1,	  /* unmounted cleanly */
+	UDAXFS_STATE_MOUNTED = 2, /* mounted, or its last mounter died */
+};
+
+struct udaxfs_super {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t crc; /* crc32c of this structure with crc = 0 */
+	uint32_t block_size;
+	uint64_t nblocks;
+	uint64_t journal_start;
+	uint64_t journal_blocks;
+	uint64_t bitmap_start;
+	uint64_t bitmap_blocks;
+	uint64_t itable_start;
+	uint64_t itable_blocks;
+	uint64_t data_start;
+	uint64_t ninodes;
+	uint64_t root_ino;
+	uint32_t state;
+	uint32_t reserved;
+	uint64_t mount_count;
+	uint8_t uuid[16];
+};
+static_assert(sizeof(struct udaxfs_super) == 128, "superblock layout");
+
+enum udaxfs_jstate {
+	UDAXFS_J_EMPTY = 0,
+	UDAXFS_J_COMMITTED = 1,
+};
+
+/* Journal block 0. Block 1 holds the target block numbers (u64), 2.. the images. */
+struct udaxfs_jheader {
+	uint32_t magic;
+	uint32_t crc; /* of this structure with crc = 0 */
+	uint64_t seq;
+	uint32_t state;
+	uint32_t nblocks;  /* images in the committed transaction */
+	uint32_t data_crc; /* of the nblocks targets, then the images */
+	uint32_t reserved;
+};
+static_assert(sizeof(struct udaxfs_jheader) == 32, "journal header layout");
+
+struct udaxfs_extent {
+	uint64_t pblk; /* first media block */
+	uint32_t lblk; /* first file block */
+	uint32_t len;  /* blocks, > 0 */
+};
+static_assert(sizeof(struct udaxfs_extent) == 16, "extent layout");
+
+#define UDAXFS_INLINE_EXTENTS 8u
+
+struct udaxfs_inode {
+	uint32_t mode; /* 0 = free */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t nlink;
+	uint64_t size;
+	int64_t atime_ns;
+	int64_t mtime_ns;
+	int64_t ctime_ns;
+	uint64_t generation;
+	uint64_t parent;    /* directories: the parent directory */
+	uint64_t ext_block; /* first extent block, 0 = none */
+	uint32_t nextents;
+	uint32_t flags; /* UDAXFS_INODE_* */
+	struct udaxfs_extent ext[UDAXFS_INLINE_EXTENTS];
+	uint8_t reserved[44];
+	uint32_t crc; /* of the 256 bytes with crc = 0 */
+};
+static_assert(sizeof(struct udaxfs_inode) == 256, "inode layout");
+/* Set with the last name's removal: mount frees an orphan (nlink 0) still carrying it. */
+#define UDAXFS_INODE_ORPHAN	0x1u
+#define UDAXFS_INODES_PER_BLOCK (UDAXFS_BLOCK / sizeof(struct udaxfs_inode))
+
+struct udaxfs_extblock {
+	uint32_t magic;
+	uint32_t crc; /* of the block with crc = 0 */
+	uint64_t owner;
+	uint64_t next; /* next extent block, 0 = last */
+	uint32_t count;
+	uint32_t reserved;
+	struct udaxfs_extent ext[254];
+};
+static_assert(sizeof(struct udaxfs_extblock) == UDAXFS_BLOCK, "extent block layout");
+#define UDAXFS_EXTB_EXTENTS  254u
+#define UDAXFS_EXT_CHAIN_MAX 64u /* extent blocks per file */
+
+struct udaxfs_dirent {
+	uint64_t ino; /* 0 = free slot */
+	uint16_t name_len;
+	uint8_t type; /* DT_REG, DT_DIR */
+	uint8_t reserved[5];
+	char name[256]; /* not NUL-terminated on media */
+};
+static_assert(sizeof(struct udaxfs_dirent) == 272, "dirent layout");
+
+struct udaxfs_dirblock {
+	uint32_t magic;
+	uint32_t crc;
+	uint64_t owner;
+	struct udaxfs_dirent ent[15];
+};
+static_assert(sizeof(struct udaxfs_dirblock) == UDAXFS_BLOCK, "directory block layout");
+#define UDAXFS_DIRB_ENTRIES 15u
+
+#endif

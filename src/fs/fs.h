@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udaxfs internals shared by its modules.
+ *
+ * Locking (the only two locks of udaxfs):
+ *  - fs->lock (mutex) protects every metadata block on the media, the open
+ *    transaction and the open-node list. Every metadata operation takes it for
+ *    its whole duration, so operations are serialized and each one is a single
+ *    journal transaction.
+ *  - node->rw (rwlock, the kernel's i_rwsem) is taken by the API around I/O on
+ *    one file: shared for reads, exclusive for writes, truncate and fallocate.
+ *    Data copies run under node->rw only, never under fs->lock, so the extent
+ *    the DAX core copies to cannot be freed under it. Order: node->rw, then
+ *    fs->lock.
+ *
+ * Metadata is never cached across operations: every operation reads the
+ * media through the transaction (tx_read), so aborting a transaction is just
+ * dropping its shadow blocks.
+ */
+#ifndef UDAX_FS_FS_H
+#define UDAX_FS_FS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs/format.h"
+
+struct pmem;
+
+struct tx_block {
+	uint64_t blk;
+	uint8_t *buf;
+};
+
+/* The one open transaction: shadow copies of the metadata blocks it changes. */
+struct udaxfs_tx {
+	unsigned n;
+	struct tx_block blocks[UDAXFS_TX_MAX];
+};
+
+/* An inode some handle has open; lives while refs > 0. */
+struct udaxfs_node {
+	struct udaxfs *fs;
+	uint64_t ino;
+	unsigned refs;
+	pthread_rwlock_t rw;
+	struct udaxfs_node *next;
+};
+
+struct udaxfs {
+	struct pmem *pm;
+	uint8_t *base; /* the whole pool, mapped */
+	uint64_t size;
+	struct udaxfs_super sb; /* validated copy */
+	pthread_mutex_t lock;
+	struct udaxfs_tx tx;
+	uint64_t jseq;
+	uint64_t small_hint; /* allocator: where small allocations resume */
+	uint64_t ino_hint;
+	struct udaxfs_node *nodes;
+};
+
+static inline uint64_t blk_off(uint64_t blk)
+{
+	return blk << UDAXFS_BLOCK_SHIFT;
+}
+
+/* super.c */
+int super_read(struct udaxfs *fs, char *note, unsigned note_len);
+int super_write(struct udaxfs *fs);
+int udaxfs_attach(const char *path, bool for_fsck, struct udaxfs **out);
+void udaxfs_detach(struct udaxfs *fs);
+
+/* journal.c: transactions over metadata blocks */
+void journal_init(struct udaxfs *fs);
+/*
+ * fs_enter locks the fs and opens a transaction; fs_leave(fs, ret) commits it
+ * (ret >= 0) or aborts it (ret < 0), unlocks and returns ret or the commit's
+ * error. Each operation is: fs_enter(fs); return fs_leave(fs, do_op(...));
+ */
+void fs_enter(struct udaxfs *fs);
+int fs_leave(struct udaxfs *fs, int ret);
+void tx_begin(struct udaxfs *fs);
+const void *tx_read(struct udaxfs *fs, uint64_t blk);
+int tx_write(struct udaxfs *fs, uint64_t blk, void **buf);
+int tx_commit(struct udaxfs *fs);
+void tx_abort(struct udaxfs *fs);
+/* tx_end: commits (ret >= 0; returns ret or the commit's error) or aborts (returns ret). */
+int tx_end(struct udaxfs *fs, int ret);
+int journal_recover(struct udaxfs *fs, bool *replayed);
+int journal_check(struct udaxfs *fs, char *why, unsigned why_len);
+
+/* alloc.c: the free-space bitmap and the 2 MiB-aware allocator */
+bool alloc_test(struct udaxfs *fs, uint64_t blk);
+int alloc_set(struct udaxfs *fs, uint64_t blk, uint64_t len, bool used);
+int alloc_small(struct udaxfs *fs, uint64_t want, uint64_t *blk, uint64_t *got);
+int alloc_huge(struct udaxfs *fs, uint64_t *blk);
+uint64_t alloc_count_free(struct udaxfs *fs, uint64_t *free_pmd);
+
+/* inode.c */
+int64_t udaxfs_now_ns(void);
+int inode_read(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
+int inode_write(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
+int inode_alloc(struct udaxfs *fs, uint32_t mode, uint64_t *ino, struct udaxfs_inode *di);
+bool inode_is_orphan(const struct udaxfs_inode *di);
+int inode_release(struct udaxfs *fs, uint64_t ino);
+bool inode_valid_ino(const struct udaxfs *fs, uint64_t ino);
+int inode_check(const struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di);
+void inode_touch(struct udaxfs_inode *di, bool mtime);
+struct udaxfs_node *node_get(struct udaxfs *fs, uint64_t ino);
+int node_put(struct udaxfs_node *node);
+bool node_is_open(struct udaxfs *fs, uint64_t ino);
+int orphans_release(struct udaxfs *fs, unsigned *count);
+
+/* extent.c: an inode's extent map, loaded into memory for one operation */
+struct extmap {
+	struct udaxfs_extent *e;
+	uint32_t n, cap;
+};
+int extmap_load(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di, struct extmap *m);
+int extmap_store(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struct extmap *m);
+void extmap_free(struct extmap *m);
+uint32_t extmap_find(const struct extmap *m, uint64_t lblk);
+int extmap_insert(struct extmap *m, uint64_t lblk, uint64_t pblk, uint64_t len);
+int extmap_remove(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_t len);
+/*
+ * extmap_truncate frees every block at or past @lblk, from the end backwards.
+ * Freeing can touch more bitmap blocks than one transaction holds, so it
+ * commits its progress (the map and @di as they stand) whenever the
+ * transaction is nearly full: the caller must have put @di in a state that is
+ * consistent with any prefix of the freeing (size already set, or nlink 0).
+ */
+int extmap_truncate(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struct extmap *m,
+		    uint64_t lblk);
+int extmap_shift(struct extmap *m, uint64_t from, uint64_t delta, bool down);
+uint64_t extmap_hole_len(const struct extmap *m, uint64_t lblk, uint64_t max);
+int extmap_chain_blocks(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di,
+			uint64_t *blks, unsigned max);
+
+/* dir.c */
+struct dir_slot {
+	uint64_t blk; /* media block of the directory block */
+	unsigned idx;
+};
+/*
+ * dir_scan calls @fn on every slot of directory @dir, in order, until it
+ * returns non-zero (which dir_scan returns). @pos counts slots.
+ */
+typedef int (*slot_fn)(const struct udaxfs_dirblock *b, uint64_t blk, unsigned idx, uint64_t pos,
+		       void *arg);
+int dir_scan(struct udaxfs *fs, uint64_t dir, slot_fn fn, void *arg);
+int dir_lookup(struct udaxfs *fs, uint64_t dir, const char *name, unsigned len, uint64_t *ino,
+	       struct dir_slot *slot);
+int dir_add(struct udaxfs *fs, uint64_t dir, struct udaxfs_inode *ddi, const char *name,
+	    unsigned len, uint64_t ino, uint8_t type);
+int dir_remove(struct udaxfs *fs, const struct dir_slot *slot);
+int dir_block_init(struct udaxfs *fs, uint64_t dir, uint64_t blk);
+int dir_set(struct udaxfs *fs, const struct dir_slot *slot, uint64_t ino, uint8_t type);
+int dir_is_empty(struct udaxfs *fs, uint64_t dir);
+int dir_entry_at(struct udaxfs *fs, uint64_t dir, uint64_t *pos, struct udaxfs_dirent *out);
+int dir_block_check(const struct udaxfs *fs, uint64_t owner, const struct udaxfs_dirblock *b);
+
+/* file.c: size and allocation changes of regular files */
+int file_alloc_range(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_t nblk,
+		     bool huge_ok);
+bool file_huge_policy(const struct udaxfs_inode *di, uint64_t end);
+
+#endif

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+/* Inodes: the inode table on the media, and the open-node list in memory. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "fs/crc32c.h"
+#include "fs/fs.h"
+
+static uint64_t inode_blk(const struct udaxfs *fs, uint64_t ino)
+{
+	return fs->sb.itable_start + ino / UDAXFS_INODES_PER_BLOCK;
+}
+
+static size_t inode_off(uint64_t ino)
+{
+	return (ino % UDAXFS_INODES_PER_BLOCK) * sizeof(struct udaxfs_inode);
+}
+
+bool inode_valid_ino(const struct udaxfs *fs, uint64_t ino)
+{
+	return ino >= UDAXFS_ROOT_INO && ino < fs->sb.ninodes;
+}
+
+static uint32_t inode_crc(const struct udaxfs_inode *di)
+{
+	return crc32c_skip(di, sizeof(*di), offsetof(struct udaxfs_inode, crc));
+}
+
+int inode_check(const struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di)
+{
+	const char *why = NULL;
+
+	if (di->crc != inode_crc(di))
+		why = "checksum mismatch";
+	else if (!S_ISREG(di->mode) && !S_ISDIR(di->mode))
+		why = "bad file type";
+	else if (di->flags & ~UDAXFS_INODE_ORPHAN)
+		why = "unknown flags";
+	else if (di->nextents > UDAXFS_INLINE_EXTENTS && !di->ext_block)
+		why = "extents overflow with no extent block";
+	else if (di->ext_block &&
+		 (di->ext_block < fs->sb.data_start || di->ext_block >= fs->sb.nblocks))
+		why = "extent block outside the data area";
+	else if (S_ISDIR(di->mode) && (di->size % UDAXFS_BLOCK || !inode_valid_ino(fs, di->parent)))
+		why = "bad directory size or parent";
+	else if (di->size > ((uint64_t)UINT32_MAX << UDAXFS_BLOCK_SHIFT))
+		why = "size too large";
+	if (why)
+		return udax_err(EUCLEAN, "inode %llu: %s", (unsigned long long)ino, why);
+	return 0;
+}
+
+int inode_read(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
+{
+	if (!inode_valid_ino(fs, ino))
+		return udax_err(EUCLEAN, "inode number %llu out of range", (unsigned long long)ino);
+	memcpy(di, (const uint8_t *)tx_read(fs, inode_blk(fs, ino)) + inode_off(ino), sizeof(*di));
+	if (!di->mode)
+		return udax_err(EUCLEAN, "inode %llu is free", (unsigned long long)ino);
+	return inode_check(fs, ino, di);
+}
+
+int inode_write(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
+{
+	uint8_t *b;
+	int ret = tx_write(fs, inode_blk(fs, ino), (void **)&b);
+
+	if (ret)
+		return ret;
+	di->crc = inode_crc(di);
+	memcpy(b + inode_off(ino), di, sizeof(*di));
+	return 0;
+}
+
+int64_t udaxfs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void inode_touch(struct udaxfs_inode *di, bool mtime)
+{
+	di->ctime_ns = udaxfs_now_ns();
+	if (mtime)
+		di->mtime_ns = di->ctime_ns;
+}
+
+static bool inode_is_free(struct udaxfs *fs, uint64_t ino)
+{
+	const uint8_t *b = tx_read(fs, inode_blk(fs, ino));
+
+	return ((const struct udaxfs_inode *)(b + inode_off(ino)))->mode == 0;
+}
+
+int inode_alloc(struct udaxfs *fs, uint32_t mode, uint64_t *ino, struct udaxfs_inode *di)
+{
+	uint64_t n = fs->sb.ninodes - UDAXFS_ROOT_INO;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t cand = UDAXFS_ROOT_INO + (fs->ino_hint + i) % n;
+
+		if (!inode_is_free(fs, cand))
+			continue;
+		memset(di, 0, sizeof(*di));
+		di->mode = mode;
+		di->uid = (uint32_t)getuid();
+		di->gid = (uint32_t)getgid();
+		di->atime_ns = di->mtime_ns = di->ctime_ns = udaxfs_now_ns();
+		di->generation = fs->sb.mount_count;
+		fs->ino_hint = cand - UDAXFS_ROOT_INO + 1;
+		*ino = cand;
+		return inode_write(fs, cand, di);
+	}
+	return udax_err(ENOSPC, "no free inodes");
+}
+
+bool inode_is_orphan(const struct udaxfs_inode *di)
+{
+	return !di->nlink && (di->flags & UDAXFS_INODE_ORPHAN);
+}
+
+/* Frees an inode and its blocks; it has no name left (an orphan). */
+int inode_release(struct udaxfs *fs, uint64_t ino)
+{
+	struct udaxfs_inode di;
+	struct extmap m;
+	uint8_t *b;
+	int ret;
+
+	ret = inode_read(fs, ino, &di);
+	if (!ret)
+		ret = extmap_load(fs, ino, &di, &m);
+	if (ret)
+		return ret;
+	ret = extmap_truncate(fs, ino, &di, &m, 0);
+	if (!ret)
+		ret = extmap_store(fs, ino, &di, &m);
+	extmap_free(&m);
+	if (!ret)
+		ret = tx_write(fs, inode_blk(fs, ino), (void **)&b);
+	if (!ret)
+		memset(b + inode_off(ino), 0, sizeof(di));
+	return ret;
+}
+
+struct udaxfs_node *node_get(struct udaxfs *fs, uint64_t ino)
+{
+	struct udaxfs_node *node;
+
+	for (node = fs->nodes; node; node = node->next) {
+		if (node->ino == ino) {
+			node->refs++;
+			return node;
+		}
+	}
+	node = calloc(1, sizeof(*node));
+	if (!node) {
+		udax_err(ENOMEM, "open inode %llu", (unsigned long long)ino);
+		return NULL;
+	}
+	node->fs = fs;
+	node->ino = ino;
+	node->refs = 1;
+	pthread_rwlock_init(&node->rw, NULL);
+	node->next = fs->nodes;
+	fs->nodes = node;
+	return node;
+}
+
+bool node_is_open(struct udaxfs *fs, uint64_t ino)
+{
+	for (struct udaxfs_node *node = fs->nodes; node; node = node->next)
+		if (node->ino == ino)
+			return true;
+	return false;
+}
+
+/* Drops a reference; the last one frees an unlinked inode (POSIX: usable until close). */
+int node_put(struct udaxfs_node *node)
+{
+	struct udaxfs *fs = node->fs;
+	struct udaxfs_node **pp;
+	struct udaxfs_inode di;
+	int ret = 0;
+
+	if (--node->refs)
+		return 0;
+	for (pp = &fs->nodes; *pp != node; pp = &(*pp)->next)
+		;
+	*pp = node->next;
+	tx_begin(fs);
+	ret = inode_read(fs, node->ino, &di);
+	if (!ret && inode_is_orphan(&di))
+		ret = inode_release(fs, node->ino);
+	ret = tx_end(fs, ret);
+	pthread_rwlock_destroy(&node->rw);
+	free(node);
+	return ret;
+}
+
+/* Frees inodes left with no name by a crash between unlink and last close. */
+int orphans_release(struct udaxfs *fs, unsigned *count)
+{
+	struct udaxfs_inode di;
+	int ret;
+
+	*count = 0;
+	for (uint64_t ino = UDAXFS_ROOT_INO + 1; ino < fs->sb.ninodes; ino++) {
+		if (inode_is_free(fs, ino))
+			continue;
+		/* A corrupt inode is fsck's business; mount frees only sound orphans. */
+		if (inode_read(fs, ino, &di) || !inode_is_orphan(&di))
+			continue;
+		tx_begin(fs);
+		ret = tx_end(fs, inode_release(fs, ino));
+		if (ret)
+			return ret;
+		++*count;
+	}
+	return 0;
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+/*
+ * udaxfs's answer to the DAX core: which media extent backs a file range.
+ *
+ * begin() with IOMAP_WRITE allocates the hole at pos (zeroed blocks, 2 MiB
+ * extents per the huge policy) and commits the allocation before returning,
+ * so the extent is reported IOMAP_F_NEW and never IOMAP_F_DIRTY: the metadata
+ * to reach any extent udaxfs reports is always durable. end() has nothing to
+ * undo: blocks allocated beyond the bytes written stay allocated and zeroed,
+ * like preallocation.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "fs/fs.h"
+#include "fs/udaxfs.h"
+
+/* Blocks one begin() allocates at most for a small-block write. */
+#define ALLOC_CHUNK (16u * UDAXFS_PMD_BLOCKS)
+
+/* Reports extent @e clipped to file blocks [lo, hi). */
+static void iomap_from_extent(const struct udaxfs_extent *e, uint64_t lo, uint64_t hi,
+			      struct iomap *iomap)
+{
+	uint64_t start = e->lblk > lo ? e->lblk : lo, end = (uint64_t)e->lblk + e->len;
+
+	end = end < hi ? end : hi;
+	iomap->offset = blk_off(start);
+	iomap->length = blk_off(end - start);
+	iomap->addr = blk_off(e->pblk + (start - e->lblk));
+	iomap->type = IOMAP_MAPPED;
+}
+
+static int iomap_map(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t len, unsigned flags,
+		     struct iomap *iomap)
+{
+	uint64_t lblk = pos >> UDAXFS_BLOCK_SHIFT, last, hole, lo = 0, hi = UINT64_MAX;
+	struct udaxfs_inode di;
+	struct extmap m;
+	uint32_t i;
+	int ret = inode_read(fs, ino, &di);
+
+	if (!ret)
+		ret = extmap_load(fs, ino, &di, &m);
+	if (ret)
+		return ret;
+	memset(iomap, 0, sizeof(*iomap));
+	iomap->pm = fs->pm;
+	iomap->base = fs->base;
+	hole = extmap_hole_len(&m, lblk, UINT32_MAX);
+	if (hole && (flags & IOMAP_WRITE)) {
+		/* NEW covers only what this call allocated: the hole around pos. */
+		i = extmap_find(&m, lblk);
+		lo = i ? (uint64_t)m.e[i - 1].lblk + m.e[i - 1].len : 0;
+		hi = lblk + hole;
+		last = (pos + (len ? len : 1) + UDAXFS_BLOCK - 1) >> UDAXFS_BLOCK_SHIFT;
+		if (last - lblk > ALLOC_CHUNK)
+			last = lblk + ALLOC_CHUNK;
+		if (last - lblk > hole)
+			last = lblk + hole;
+		ret = file_alloc_range(fs, &m, lblk, last - lblk, file_huge_policy(&di, pos + len));
+		/* Out of space part way: keep what maps pos; the write comes up short. */
+		if (ret == -ENOSPC && !extmap_hole_len(&m, lblk, 1))
+			ret = 0;
+		if (!ret)
+			ret = extmap_store(fs, ino, &di, &m);
+		if (!ret)
+			ret = inode_write(fs, ino, &di);
+		iomap->flags = IOMAP_F_NEW;
+		hole = 0;
+	}
+	i = extmap_find(&m, lblk);
+	if (!ret && hole) {
+		iomap->offset = blk_off(lblk);
+		iomap->length = blk_off(hole);
+		iomap->type = IOMAP_HOLE;
+	} else if (!ret) {
+		iomap_from_extent(&m.e[i], lo, hi, iomap);
+	}
+	extmap_free(&m);
+	return ret;
+}
+
+static int udaxfs_iomap_begin(void *host, uint64_t pos, uint64_t len, unsigned flags,
+			      struct iomap *iomap)
+{
+	struct udaxfs_node *node = host;
+
+	fs_enter(node->fs);
+	return fs_leave(node->fs, iomap_map(node->fs, node->ino, pos, len, flags, iomap));
+}
+
+static int udaxfs_iomap_end(void *host, uint64_t pos, uint64_t len, uint64_t written,
+			    unsigned flags, struct iomap *iomap)
+{
+	(void)host;
+	(void)pos;
+	(void)len;
+	(void)written;
+	(void)flags;
+	(void)iomap;
+	return 0;
+}
+
+const struct iomap_ops udaxfs_iomap_ops = {
+	.iomap_begin = udaxfs_iomap_begin,
+	.iomap_end = udaxfs_iomap_end,
+};

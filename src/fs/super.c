@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Superblocks, mkfs, attaching to a pool (exclusive lock, mapping, journal
+ * recovery) and the mounted state.
+ *
+ * One process mounts a pool at a time: attaching takes flock(LOCK_EX) on the
+ * pool's descriptor, which fails for a second open of the same pool in this or
+ * any other process. The superblock's state says MOUNTED while a mount is
+ * live; finding it MOUNTED with the lock free means the last mounter died, and
+ * the mount recovers (journal replay, orphan release) before going on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "pmem/pmem.h"
+#include "fs/crc32c.h"
+#include "fs/fs.h"
+#include "fs/udaxfs.h"
+
+#define MIN_POOL_BLOCKS	   (4 * UDAXFS_PMD_BLOCKS) /* 8 MiB */
+#define BYTES_PER_INODE	   (32u << 10)
+#define DEFAULT_INODES_MAX (1u << 20) /* mount scans the table for orphans */
+
+static uint8_t *super_ptr(struct udaxfs *fs, unsigned which)
+{
+	return fs->base + blk_off(which);
+}
+
+static uint32_t super_crc(const struct udaxfs_super *sb)
+{
+	return crc32c_skip(sb, sizeof(*sb), offsetof(struct udaxfs_super, crc));
+}
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+static uint64_t bitmap_blocks_for(uint64_t nblocks)
+{
+	return div_up(div_up(nblocks, UDAXFS_PMD_BLOCKS) * UDAXFS_PMD_BLOCKS, UDAXFS_BLOCK * 8ull);
+}
+
+/* Checks one superblock against the size of the media; NULL if sound. */
+static const char *super_invalid(const struct udaxfs_super *sb, uint64_t media_size)
+{
+	if (sb->magic != UDAXFS_SUPER_MAGIC)
+		return "bad magic (not a udaxfs pool?)";
+	if (sb->crc != super_crc(sb))
+		return "checksum mismatch";
+	if (sb->version != UDAXFS_VERSION)
+		return "unsupported format version";
+	if (sb->block_size != UDAXFS_BLOCK || sb->nblocks < MIN_POOL_BLOCKS ||
+	    sb->nblocks > media_size / UDAXFS_BLOCK)
+		return "block size or count does not fit the media";
+	if (sb->journal_start != 2 || sb->journal_blocks != UDAXFS_JOURNAL_BLKS ||
+	    sb->bitmap_start != sb->journal_start + sb->journal_blocks ||
+	    sb->bitmap_blocks != bitmap_blocks_for(sb->nblocks) ||
+	    sb->itable_start != sb->bitmap_start + sb->bitmap_blocks)
+		return "bad journal or bitmap geometry";
+	if (sb->ninodes < 2 || sb->ninodes > sb->nblocks * UDAXFS_INODES_PER_BLOCK ||
+	    sb->itable_blocks != div_up(sb->ninodes, UDAXFS_INODES_PER_BLOCK) ||
+	    sb->data_start < sb->itable_start + sb->itable_blocks ||
+	    sb->data_start % UDAXFS_PMD_BLOCKS || sb->data_start >= sb->nblocks)
+		return "bad inode table or data area geometry";
+	if (sb->root_ino != UDAXFS_ROOT_INO)
+		return "bad root inode number";
+	if (sb->state != UDAXFS_STATE_CLEAN && sb->state != UDAXFS_STATE_MOUNTED)
+		return "bad state";
+	return NULL;
+}
+
+/* The backup may lag in state and mount count (a crash between the two writes). */
+static bool same_geometry(const struct udaxfs_super *a, const struct udaxfs_super *b)
+{
+	struct udaxfs_super x = *a, y = *b;
+
+	x.crc = y.crc = 0;
+	x.state = y.state = 0;
+	x.mount_count = y.mount_count = 0;
+	return !memcmp(&x, &y, sizeof(x));
+}
+
+int super_read(struct udaxfs *fs, char *note, unsigned note_len)
+{
+	struct udaxfs_super sb[2];
+	const char *why[2];
+
+	note[0] = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		memcpy(&sb[i], super_ptr(fs, i), sizeof(sb[i]));
+		why[i] = super_invalid(&sb[i], fs->size);
+	}
+	if (!why[0]) {
+		fs->sb = sb[0];
+		if (why[1] || !same_geometry(&sb[0], &sb[1]))
+			snprintf(note, note_len, "backup superblock differs from the primary");
+		return 0;
+	}
+	if (!why[1]) {
+		fs->sb = sb[1];
+		snprintf(note, note_len, "primary superblock: %s; using the backup", why[0]);
+		return 0;
+	}
+	return udax_err(EUCLEAN, "%s: superblock: %s; backup: %s", pmem_path(fs->pm), why[0],
+			why[1]);
+}
+
+/* Writes the primary, then the backup: one of them is always whole. */
+int super_write(struct udaxfs *fs)
+{
+	fs->sb.crc = super_crc(&fs->sb);
+	for (unsigned i = 0; i < 2; i++)
+		pmem_memcpy_persist(fs->pm, super_ptr(fs, i), &fs->sb, sizeof(fs->sb));
+	return 0;
+}
+
+static int lock_pool(struct pmem *pm)
+{
+	if (flock(pmem_fd(pm), LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return udax_err(EBUSY, "%s: pool is already mounted (or being checked)",
+				pmem_path(pm));
+	return udax_err(errno, "%s: flock: %s", pmem_path(pm), strerror(errno));
+}
+
+/* Opens, locks and maps a pool; the caller reads the superblock. */
+static int pool_open(const char *path, int flags, uint64_t create_size, struct udaxfs **out)
+{
+	struct udaxfs *fs = calloc(1, sizeof(*fs));
+	void *addr;
+	int ret;
+
+	if (!fs)
+		return udax_err(ENOMEM, "%s: mount state", path);
+	ret = pmem_open(path, flags, create_size, &fs->pm);
+	if (ret)
+		goto free;
+	ret = lock_pool(fs->pm);
+	if (ret)
+		goto close;
+	fs->size = pmem_get_info(fs->pm)->size & ~(uint64_t)(PMEM_PAGE_SIZE - 1);
+	if (fs->size < MIN_POOL_BLOCKS * (uint64_t)UDAXFS_BLOCK) {
+		ret = udax_err(EINVAL, "%s: %llu bytes is too small for udaxfs (minimum %u)", path,
+			       (unsigned long long)fs->size, MIN_POOL_BLOCKS * UDAXFS_BLOCK);
+		goto close;
+	}
+	ret = pmem_map(fs->pm, 0, fs->size, PROT_READ | PROT_WRITE, &addr);
+	if (ret)
+		goto close;
+	fs->base = addr;
+	pthread_mutex_init(&fs->lock, NULL);
+	*out = fs;
+	return 0;
+close:
+	pmem_close(fs->pm);
+free:
+	free(fs);
+	return ret;
+}
+
+void udaxfs_detach(struct udaxfs *fs)
+{
+	pmem_unmap(fs->base, fs->size);
+	pmem_close(fs->pm);
+	pthread_mutex_destroy(&fs->lock);
+	free(fs);
+}
+
+int udaxfs_attach(const char *path, bool for_fsck, struct udaxfs **out)
+{
+	struct udaxfs *fs;
+	char note[200];
+	bool replayed;
+	int ret;
+
+	ret = pool_open(path, 0, 0, &fs);
+	if (ret)
+		return ret;
+	ret = super_read(fs, note, sizeof(note));
+	if (!ret && !for_fsck)
+		ret = journal_recover(fs, &replayed);
+	if (ret) {
+		udaxfs_detach(fs);
+		return ret;
+	}
+	*out = fs;
+	return 0;
+}
+
+static void mkfs_layout(struct udaxfs_super *sb, uint64_t nblocks, uint64_t ninodes)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->magic = UDAXFS_SUPER_MAGIC;
+	sb->version = UDAXFS_VERSION;
+	sb->block_size = UDAXFS_BLOCK;
+	sb->nblocks = nblocks;
+	sb->journal_start = 2;
+	sb->journal_blocks = UDAXFS_JOURNAL_BLKS;
+	sb->bitmap_start = sb->journal_start + sb->journal_blocks;
+	sb->bitmap_blocks = bitmap_blocks_for(nblocks);
+	sb->itable_start = sb->bitmap_start + sb->bitmap_blocks;
+	sb->itable_blocks = div_up(ninodes, UDAXFS_INODES_PER_BLOCK);
+	sb->ninodes = sb->itable_blocks * UDAXFS_INODES_PER_BLOCK;
+	sb->data_start =
+		div_up(sb->itable_start + sb->itable_blocks, UDAXFS_PMD_BLOCKS) * UDAXFS_PMD_BLOCKS;
+	sb->root_ino = UDAXFS_ROOT_INO;
+	sb->state = UDAXFS_STATE_CLEAN;
+	/* The uuid only tells pools apart: zeros if no randomness is available. */
+	if (getrandom(sb->uuid, sizeof(sb->uuid), 0) != (ssize_t)sizeof(sb->uuid))
+		memset(sb->uuid, 0, sizeof(sb->uuid));
+}
+
+/* Metadata area, root directory and bitmap: everything but the superblocks. */
+static int mkfs_write_metadata(struct udaxfs *fs)
+{
+	struct udaxfs_inode root;
+
+	pmem_memset_persist(fs->pm, fs->base, 0, blk_off(fs->sb.data_start));
+	journal_init(fs);
+	/* The metadata area is marked in use directly (data_start is a multiple of 8). */
+	pmem_memset_persist(fs->pm, fs->base + blk_off(fs->sb.bitmap_start), 0xff,
+			    fs->sb.data_start / 8);
+	tx_begin(fs);
+	memset(&root, 0, sizeof(root));
+	root.mode = S_IFDIR | 0755;
+	root.nlink = 2;
+	root.parent = UDAXFS_ROOT_INO;
+	root.uid = (uint32_t)getuid();
+	root.gid = (uint32_t)getgid();
+	root.atime_ns = root.mtime_ns = root.ctime_ns = udaxfs_now_ns();
+	return tx_end(fs, inode_write(fs, UDAXFS_ROOT_INO, &root));
+}
+
+int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes)
+{
+	struct udaxfs *fs;
+	uint64_t nblocks;
+	int ret;
+
+	if (size % UDAXFS_BLOCK)
+		return udax_err(EINVAL, "%s: size %llu is not a multiple of %u", path,
+				(unsigned long long)size, UDAXFS_BLOCK);
+	ret = pool_open(path, size ? PMEM_O_CREATE : 0, size, &fs);
+	if (ret)
+		return ret;
+	nblocks = (size ? size : fs->size) / UDAXFS_BLOCK;
+	if (!ninodes) {
+		ninodes = nblocks * UDAXFS_BLOCK / BYTES_PER_INODE;
+		if (ninodes > DEFAULT_INODES_MAX)
+			ninodes = DEFAULT_INODES_MAX;
+	}
+	if (ninodes < 16)
+		ninodes = 16;
+	mkfs_layout(&fs->sb, nblocks, ninodes);
+	if (ninodes > UINT32_MAX || fs->sb.data_start + UDAXFS_PMD_BLOCKS > nblocks) {
+		ret = udax_err(EINVAL, "%s: %llu bytes cannot hold %llu inodes and 2 MiB of data",
+			       path, (unsigned long long)nblocks * UDAXFS_BLOCK,
+			       (unsigned long long)ninodes);
+	} else {
+		ret = mkfs_write_metadata(fs);
+		if (!ret)
+			ret = super_write(fs);
+	}
+	udaxfs_detach(fs);
+	return ret;
+}
+
+int udaxfs_mount(const char *path, struct udaxfs **out)
+{
+	struct udaxfs *fs;
+	unsigned orphans;
+	int ret;
+
+	ret = udaxfs_attach(path, false, &fs);
+	if (ret)
+		return ret;
+	ret = orphans_release(fs, &orphans);
+	if (ret) {
+		udaxfs_detach(fs);
+		return udax_err_prefix(-ret, "%s: mount", path);
+	}
+	fs->sb.state = UDAXFS_STATE_MOUNTED;
+	fs->sb.mount_count++;
+	super_write(fs);
+	*out = fs;
+	return 0;
+}
+
+int udaxfs_unmount(struct udaxfs *fs)
+{
+	if (fs->nodes)
+		return udax_err(EBUSY, "%s: files are still open", pmem_path(fs->pm));
+	fs->sb.state = UDAXFS_STATE_CLEAN;
+	super_write(fs);
+	udaxfs_detach(fs);
+	return 0;
+}
+
+static uint64_t free_inodes(struct udaxfs *fs)
+{
+	uint64_t n = 0;
+
+	for (uint64_t ino = UDAXFS_ROOT_INO; ino < fs->sb.ninodes; ino++) {
+		const uint8_t *b = tx_read(fs, fs->sb.itable_start + ino / UDAXFS_INODES_PER_BLOCK);
+
+		n += ((const struct udaxfs_inode *)b)[ino % UDAXFS_INODES_PER_BLOCK].mode == 0;
+	}
+	return n;
+}
+
+static int statfs_locked(struct udaxfs *fs, struct udax_statfs *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->block_size = UDAXFS_BLOCK;
+	st->blocks = fs->sb.nblocks - fs->sb.data_start;
+	st->blocks_free = alloc_count_free(fs, &st->pmd_free);
+	st->inodes = fs->sb.ninodes - UDAXFS_ROOT_INO;
+	st->inodes_free = free_inodes(fs);
+	st->name_max = UDAXFS_NAME_MAX;
+	return 0;
+}
+
+int udaxfs_statfs(struct udaxfs *fs, struct udax_statfs *st)
+{
+	fs_enter(fs);
+	return fs_leave(fs, statfs_locked(fs, st));
+}

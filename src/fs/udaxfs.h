@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udaxfs as seen from the layers above it (the public API glue and the DAX
+ * core, which reaches it through udaxfs_iomap_ops). Each call takes the fs
+ * lock itself; I/O callers hold node->rw as fs.h describes.
+ */
+#ifndef UDAX_FS_UDAXFS_H
+#define UDAX_FS_UDAXFS_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "udax.h"
+#include "dax/iomap.h"
+
+struct udaxfs;
+struct udaxfs_node;
+
+int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes);
+int udaxfs_mount(const char *path, struct udaxfs **out);
+int udaxfs_unmount(struct udaxfs *fs);
+int udaxfs_fsck(const char *path, unsigned flags, char **report);
+
+/* Resolves (with O_CREAT: creates) @path and returns a reference to its node. */
+int udaxfs_open(struct udaxfs *fs, const char *path, int flags, unsigned mode,
+		struct udaxfs_node **out);
+int udaxfs_opendir(struct udaxfs *fs, const char *path, struct udaxfs_node **out);
+int udaxfs_close(struct udaxfs_node *node);
+pthread_rwlock_t *udaxfs_node_lock(struct udaxfs_node *node);
+
+int udaxfs_getattr(struct udaxfs_node *node, struct udax_stat *st);
+int udaxfs_stat(struct udaxfs *fs, const char *path, struct udax_stat *st);
+int udaxfs_readdir(struct udaxfs_node *dir, uint64_t *pos, struct udax_dirent *ent);
+
+int udaxfs_mkdir(struct udaxfs *fs, const char *path, unsigned mode);
+int udaxfs_rmdir(struct udaxfs *fs, const char *path);
+int udaxfs_unlink(struct udaxfs *fs, const char *path);
+int udaxfs_link(struct udaxfs *fs, const char *oldpath, const char *newpath);
+int udaxfs_rename(struct udaxfs *fs, const char *oldpath, const char *newpath);
+
+int udaxfs_truncate(struct udaxfs_node *node, uint64_t size);
+int udaxfs_fallocate(struct udaxfs_node *node, int mode, uint64_t off, uint64_t len);
+/*
+ * Before a write that will end at @end: extend the size to @end (committed, so
+ * data is only ever stored below the durable size and bytes past EOF stay
+ * zero even after a crash) and update mtime; *old_size gets the prior size.
+ * udaxfs_write_short: the write stopped at @end instead; shrink the size back
+ * to max(old_size, end).
+ */
+int udaxfs_write_prepare(struct udaxfs_node *node, uint64_t end, uint64_t *old_size);
+int udaxfs_write_short(struct udaxfs_node *node, uint64_t old_size, uint64_t end);
+int udaxfs_fiemap(struct udaxfs_node *node, struct udax_extent *ext, unsigned max);
+int udaxfs_statfs(struct udaxfs *fs, struct udax_statfs *st);
+/* Waits for earlier non-temporal stores and flushes to reach the media. */
+void udaxfs_sync(struct udaxfs_node *node);
+
+#define UDAXFS_MAX_FILE_SIZE UDAX_FILE_SIZE_MAX
+
+/* iomap ops for the DAX core; the host pointer is a struct udaxfs_node. */
+extern const struct iomap_ops udaxfs_iomap_ops;
+
+#endif

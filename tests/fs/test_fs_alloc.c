@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+/* The 2 MiB-aware allocator, fiemap, and the iomap interface of udaxfs. */
+#include "fs/udaxfs.h"
+#include "fstest.h"
+
+#define PMD (2 * MIB)
+
+static struct udax_fs *fs;
+
+static struct udax_file *write_file(const char *path, uint64_t off, uint64_t len)
+{
+	static uint8_t buf[8 * MIB];
+	struct udax_file *f;
+
+	CHECK(len <= sizeof(buf));
+	CHECK_OK(udax_open(fs, path, O_CREAT | O_RDWR, 0644, &f));
+	fill_pattern(buf, len, off, 3);
+	CHECK_EQ(udax_pwrite(f, buf, len, (off_t)off), len);
+	return f;
+}
+
+/* Bytes of the file in PMD-mappable 2 MiB ranges, checking each extent's claim. */
+static uint64_t pmd_bytes(struct udax_file *f)
+{
+	struct udax_extent ext[64];
+	uint64_t total = 0;
+	int n = udax_fiemap(f, ext, 64);
+
+	CHECK(n >= 0 && n <= 64);
+	CHECK_EQ(udax_fiemap(f, NULL, 0), n);
+	for (int i = 0; i < n; i++) {
+		if (ext[i].flags & UDAX_EXTENT_PMD)
+			CHECK_EQ((ext[i].logical - ext[i].physical) % PMD, 0);
+		total += ext[i].pmd_bytes;
+	}
+	return total;
+}
+
+static void test_large_file(void)
+{
+	struct udax_file *f = write_file("/big", 0, 4 * MIB + 100);
+	struct udax_extent ext[4];
+
+	CHECK_EQ(pmd_bytes(f), 6 * MIB); /* the tail range was allocated whole too */
+	CHECK_EQ(udax_fiemap(f, ext, 4), 1);
+	CHECK_EQ(ext[0].physical % PMD, 0);
+	CHECK_EQ(ext[0].length, 6 * MIB);
+	CHECK_OK(udax_close(f));
+}
+
+static void test_growing_file(void)
+{
+	/* small first: 4 KiB blocks; then it grows past 2 MiB: the next range is huge */
+	struct udax_file *f = write_file("/grow", 0, 8192);
+
+	CHECK_EQ(pmd_bytes(f), 0);
+	CHECK_EQ(udax_pwrite(f, "x", 1, (off_t)(3 * MIB)), 1);
+	CHECK_EQ(pmd_bytes(f), 2 * MIB);
+	/* fallocate over a whole aligned range of a file gets a huge extent */
+	CHECK_OK(udax_fallocate(f, UDAX_FALLOC_KEEP_SIZE, 6 * MIB, 2 * MIB));
+	CHECK_EQ(pmd_bytes(f), 4 * MIB);
+	CHECK_OK(udax_close(f));
+}
+
+static void test_aging(void)
+{
+	struct udax_statfs before, after;
+	struct udax_file *f;
+	char path[32];
+
+	CHECK_OK(udax_statfs(fs, &before));
+	for (int i = 0; i < 300; i++) {
+		snprintf(path, sizeof(path), "/s%d", i);
+		f = write_file(path, 0, 100 + (uint64_t)i * 13);
+		CHECK_OK(udax_close(f));
+		if (i % 2) {
+			snprintf(path, sizeof(path), "/s%d", i - 1);
+			CHECK_OK(udax_unlink(fs, path));
+		}
+	}
+	CHECK_OK(udax_statfs(fs, &after));
+	/* 150 small files and the directory fill the group /grow's small blocks opened */
+	CHECK_EQ(after.pmd_free, before.pmd_free);
+	f = write_file("/big2", 0, 8 * MIB);
+	CHECK_EQ(pmd_bytes(f), 8 * MIB);
+	CHECK_OK(udax_close(f));
+}
+
+/* The iomap ops as the DAX core sees them, on a pool mounted below the API. */
+static void test_iomap(const char *pool)
+{
+	struct udaxfs_node *node;
+	struct udax_extent ext;
+	struct udax_file *f;
+	uint64_t dirty_addr;
+	struct udaxfs *ufs;
+	struct iomap m;
+
+	/* leave a freed block full of 0xff where the next small allocation goes */
+	fs = fstest_mount(pool);
+	CHECK_OK(udax_open(fs, "/io", O_CREAT | O_RDWR, 0644, &f));
+	CHECK_OK(udax_fallocate(f, 0, 0, 4096));
+	CHECK_OK(udax_close(f));
+	f = write_file("/dirty", 0, 4096);
+	CHECK_EQ(udax_fiemap(f, &ext, 1), 1);
+	dirty_addr = ext.physical;
+	memset(&ext, 0xff, sizeof(ext));
+	CHECK_EQ(udax_pwrite(f, &ext, sizeof(ext), 0), sizeof(ext));
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unlink(fs, "/dirty"));
+	CHECK_OK(udax_unmount(fs));
+
+	CHECK_OK(udaxfs_mount(pool, &ufs));
+	CHECK_OK(udaxfs_open(ufs, "/io", O_RDWR, 0, &node));
+	CHECK_OK(udaxfs_iomap_ops.iomap_begin(node, 100, 10, IOMAP_REPORT, &m));
+	CHECK_EQ(m.type, IOMAP_MAPPED);
+	CHECK_EQ(m.offset, 0);
+	CHECK_EQ(m.length, 4096);
+	CHECK_EQ(m.flags, 0);
+	CHECK_OK(udaxfs_iomap_ops.iomap_end(node, 100, 10, 0, IOMAP_REPORT, &m));
+	CHECK_OK(udaxfs_iomap_ops.iomap_begin(node, 5 * 4096 + 1, 10, IOMAP_REPORT, &m));
+	CHECK_EQ(m.type, IOMAP_HOLE);
+	CHECK_EQ(m.offset, 5 * 4096);
+	CHECK_OK(udaxfs_iomap_ops.iomap_end(node, 5 * 4096 + 1, 10, 0, IOMAP_REPORT, &m));
+	/* a write into the hole allocates zeroed, durable blocks: NEW, never DIRTY */
+	CHECK_OK(udaxfs_iomap_ops.iomap_begin(node, 5 * 4096 + 1, 10, IOMAP_WRITE, &m));
+	CHECK_EQ(m.type, IOMAP_MAPPED);
+	CHECK_EQ(m.flags, IOMAP_F_NEW);
+	CHECK_EQ(m.offset, 5 * 4096);
+	CHECK_EQ(m.length, 4096);
+	/* the block is one /dirty had: allocation zeroed it */
+	CHECK_EQ(m.addr, dirty_addr);
+	for (int i = 0; i < 4096; i++)
+		CHECK_EQ(((uint8_t *)m.base)[m.addr + (uint64_t)i], 0);
+	CHECK_OK(udaxfs_iomap_ops.iomap_end(node, 5 * 4096 + 1, 10, 10, IOMAP_WRITE, &m));
+	CHECK_OK(udaxfs_iomap_ops.iomap_begin(node, 5 * 4096 + 1, 10, IOMAP_WRITE, &m));
+	CHECK_EQ(m.flags, 0);
+	CHECK_OK(udaxfs_iomap_ops.iomap_end(node, 5 * 4096 + 1, 10, 0, IOMAP_WRITE, &m));
+	/* the next block merges into that extent, but NEW reports only the new block */
+	CHECK_OK(udaxfs_iomap_ops.iomap_begin(node, 6 * 4096, 4096, IOMAP_WRITE, &m));
+	CHECK_EQ(m.flags, IOMAP_F_NEW);
+	CHECK_EQ(m.offset, 6 * 4096);
+	CHECK_EQ(m.length, 4096);
+	CHECK_EQ(m.addr, dirty_addr + 4096);
+	CHECK_OK(udaxfs_iomap_ops.iomap_end(node, 6 * 4096, 4096, 0, IOMAP_WRITE, &m));
+	CHECK_OK(udaxfs_iomap_ops.iomap_begin(node, 5 * 4096, 10, IOMAP_REPORT, &m));
+	CHECK_EQ(m.offset, 5 * 4096);
+	CHECK_EQ(m.length, 2 * 4096);
+	CHECK_OK(udaxfs_iomap_ops.iomap_end(node, 5 * 4096, 10, 0, IOMAP_REPORT, &m));
+	CHECK_OK(udaxfs_close(node));
+	CHECK_OK(udaxfs_unmount(ufs));
+}
+
+int main(void)
+{
+	const char *pool;
+
+	test_watchdog(60);
+	pool = fstest_pool("alloc.pool", 64 * MIB);
+	fs = fstest_mount(pool);
+	test_large_file();
+	test_growing_file();
+	test_aging();
+	CHECK_OK(udax_unmount(fs));
+	test_iomap(pool);
+	fstest_fsck_clean(pool);
+	return 0;
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/* udaxfs read/write path: content, holes, EOF, positions, persistence. */
+#include "fstest.h"
+
+static void test_basic(const char *pool)
+{
+	struct udax_fs *fs = fstest_mount(pool);
+	struct udax_file *f;
+	uint8_t buf[10000], out[20000];
+	struct udax_stat st;
+
+	CHECK_OK(udax_open(fs, "/a", O_CREAT | O_RDWR, 0644, &f));
+	fill_pattern(buf, sizeof(buf), 0, 1);
+	CHECK_EQ(udax_pwrite(f, buf, sizeof(buf), 0), sizeof(buf));
+	memset(out, 0xaa, sizeof(out));
+	CHECK_EQ(udax_pread(f, out, sizeof(buf), 0), sizeof(buf));
+	CHECK(!memcmp(buf, out, sizeof(buf)));
+	/* reads stop at EOF; at or past EOF they return 0 */
+	CHECK_EQ(udax_pread(f, out, 100, 9950), 50);
+	CHECK(!memcmp(out, buf + 9950, 50));
+	CHECK_EQ(udax_pread(f, out, 100, 10000), 0);
+	CHECK_EQ(udax_pread(f, out, 100, 1 << 30), 0);
+	/* zero-length I/O returns 0 at once, even past EOF */
+	CHECK_EQ(udax_pread(f, out, 0, 1 << 30), 0);
+	CHECK_EQ(udax_pwrite(f, buf, 0, 1 << 30), 0);
+	CHECK_OK(udax_fstat(f, &st));
+	CHECK_EQ(st.size, 10000);
+	CHECK_EQ(st.blocks, 3);
+	CHECK_EQ(st.mode, S_IFREG | 0644);
+	CHECK_EQ(st.nlink, 1);
+	/* a write far past EOF leaves a hole that reads as zeros */
+	CHECK_EQ(udax_pwrite(f, buf, 100, 5 * 4096 + 7), 100);
+	CHECK_OK(udax_fstat(f, &st));
+	CHECK_EQ(st.size, 5 * 4096 + 107);
+	CHECK_EQ(st.blocks, 4);
+	CHECK_EQ(udax_pread(f, out, sizeof(out), 10000), 5 * 4096 + 107 - 10000);
+	for (size_t i = 0; i < 5 * 4096 + 7 - 10000; i++)
+		CHECK_EQ(out[i], 0);
+	CHECK(!memcmp(out + 5 * 4096 + 7 - 10000, buf, 100));
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+
+	fs = fstest_mount(pool);
+	CHECK_OK(udax_open(fs, "/a", O_RDONLY, 0, &f));
+	CHECK_EQ(udax_pread(f, out, 10000, 0), 10000);
+	CHECK(!memcmp(buf, out, 10000));
+	CHECK_ERR(udax_pwrite(f, buf, 1, 0), EBADF);
+	CHECK_ERR(udax_pread(f, buf, 1, -1), EINVAL);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_open(fs, "/a", O_WRONLY, 0, &f));
+	CHECK_ERR(udax_pread(f, out, 1, 0), EBADF);
+	CHECK_ERR(udax_pwrite(f, buf, 1, -5), EINVAL);
+	CHECK_ERR(udax_pwrite(f, buf, 1, (off_t)UDAX_FILE_SIZE_MAX), EFBIG);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+}
+
+static void test_positions(const char *pool)
+{
+	struct udax_fs *fs = fstest_mount(pool);
+	struct udax_file *f;
+	char out[16] = {0};
+
+	CHECK_OK(udax_open(fs, "/p", O_CREAT | O_RDWR | O_TRUNC, 0600, &f));
+	CHECK_EQ(udax_write(f, "hello", 5), 5);
+	CHECK_EQ(udax_write(f, " world", 6), 6);
+	CHECK_EQ(udax_lseek(f, 0, SEEK_CUR), 11);
+	CHECK_EQ(udax_lseek(f, 6, SEEK_SET), 6);
+	CHECK_EQ(udax_read(f, out, sizeof(out)), 5);
+	CHECK(!strcmp(out, "world"));
+	CHECK_EQ(udax_read(f, out, sizeof(out)), 0);
+	CHECK_EQ(udax_lseek(f, -5, SEEK_END), 6);
+	CHECK_ERR(udax_lseek(f, -12, SEEK_END), EINVAL);
+	CHECK_ERR(udax_lseek(f, 0, 42), EINVAL);
+	CHECK_EQ(udax_lseek(f, 0, SEEK_CUR), 6);
+	CHECK_OK(udax_close(f));
+	/* O_APPEND writes at the end whatever the position */
+	CHECK_OK(udax_open(fs, "/p", O_WRONLY | O_APPEND, 0, &f));
+	CHECK_EQ(udax_write(f, "!", 1), 1);
+	CHECK_EQ(udax_pwrite(f, "?", 1, 0), 1);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_open(fs, "/p", O_RDONLY, 0, &f));
+	memset(out, 0, sizeof(out));
+	CHECK_EQ(udax_read(f, out, sizeof(out)), 13);
+	CHECK(!strcmp(out, "hello world!?"));
+	CHECK_OK(udax_close(f));
+	/* O_TRUNC empties the file */
+	CHECK_OK(udax_open(fs, "/p", O_RDWR | O_TRUNC, 0, &f));
+	CHECK_EQ(udax_read(f, out, sizeof(out)), 0);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+}
+
+/* Random writes and reads against a shadow copy, across a remount. */
+static void test_random(const char *pool)
+{
+	enum { SPAN = 6 << 20 };
+	struct udax_fs *fs = fstest_mount(pool);
+	uint8_t *shadow = calloc(1, SPAN), *buf = malloc(SPAN);
+	struct udax_file *f;
+	uint64_t size = 0;
+
+	CHECK_OK(udax_open(fs, "/r", O_CREAT | O_RDWR, 0644, &f));
+	for (int i = 0; i < 300; i++) {
+		uint64_t off = test_rand() % SPAN, len = test_rand() % (i % 10 ? 9000 : 700000);
+
+		if (off + len > SPAN)
+			len = SPAN - off;
+		if (test_rand() % 3) {
+			fill_pattern(buf, len, off, (unsigned)i);
+			CHECK_EQ(udax_pwrite(f, buf, len, (off_t)off), len);
+			memcpy(shadow + off, buf, len);
+			if (len && off + len > size)
+				size = off + len;
+		} else {
+			uint64_t want = off >= size ? 0 : off + len > size ? size - off : len;
+
+			CHECK_EQ(udax_pread(f, buf, len, (off_t)off), want);
+			CHECK(!memcmp(buf, shadow + off, want));
+		}
+	}
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	fs = fstest_mount(pool);
+	CHECK_OK(udax_open(fs, "/r", O_RDONLY, 0, &f));
+	CHECK_EQ(udax_pread(f, buf, SPAN, 0), size);
+	CHECK(!memcmp(buf, shadow, size));
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	free(shadow);
+	free(buf);
+}
+
+int main(void)
+{
+	const char *pool;
+
+	test_watchdog(60);
+	test_seed(42);
+	pool = fstest_pool("io.pool", 64 * MIB);
+	test_basic(pool);
+	test_positions(pool);
+	test_random(pool);
+	fstest_fsck_clean(pool);
+	return 0;
+}
