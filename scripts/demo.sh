@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # udax's main job on an embedded default: builds udax, creates pools on every
-# backing this machine offers without real pmem, and shows what udax makes of
-# each one (kind, PMD capability, persistence method and why).
+# backing this machine offers without real pmem, shows what udax makes of each
+# one (kind, PMD capability, persistence method and why), then puts a udaxfs on
+# the default pool, copies a file in and out through it and checks the pool.
 # Cleans up everything it creates, also when interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,16 +19,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-show() { # title path
+show() { # title path [options]
 	echo
 	echo "== $1 =="
-	"$udax" media --create 64M "$2"
+	"$udax" media --create 64M "${@:3}" "$2"
 }
 
 show "plain file (page-cache backing)" "$work/pool"
 show "tmpfs file (/dev/shm, volatile)" /dev/shm/udax-demo-$$.pool
-show "plain file, forced cache-line flush (the test mode)" "$work/pool" --force-flush 2>/dev/null ||
-	{ echo; echo "== plain file, forced cache-line flush =="; "$udax" media --force-flush "$work/pool"; }
+show "plain file, forced cache-line flush (the test mode)" "$work/pool" --force-flush
 if [ "$(id -u)" -eq 0 ]; then
 	huge_mnt="$work/huge"
 	mkdir -p "$huge_mnt"
@@ -40,3 +40,19 @@ if [ "$(id -u)" -eq 0 ]; then
 else
 	echo "(huge=always tmpfs: needs root, skipped)"
 fi
+
+# The default pool: huge=always tmpfs when we could mount it, else the plain file.
+pool=${huge_mnt:+$huge_mnt/fs.pool}
+pool=${pool:-$work/fs.pool}
+echo
+echo "== udaxfs on $pool =="
+"$udax" mkfs --size 64M "$pool"
+"$udax" cp README.md "$pool:/README.md"
+"$udax" cp "$pool:/README.md" "$work/README.out"
+if cmp -s README.md "$work/README.out"; then
+	echo "README.md copied into the pool and back: identical ($(wc -c <README.md) bytes)"
+else
+	echo "README.md came back different" >&2
+	exit 1
+fi
+"$udax" fsck "$pool"

@@ -240,19 +240,13 @@ static int mkfs_write_metadata(struct udaxfs *fs)
 	return tx_end(fs, inode_write(fs, UDAXFS_ROOT_INO, &root));
 }
 
-int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes)
+/* Lays out @sb for @nblocks; refuses sizes that cannot hold the inodes and one PMD of data. */
+static int mkfs_plan(const char *path, uint64_t nblocks, uint64_t ninodes, struct udaxfs_super *sb)
 {
-	struct udaxfs *fs;
-	uint64_t nblocks;
-	int ret;
-
-	if (size % UDAXFS_BLOCK)
-		return udax_err(EINVAL, "%s: size %llu is not a multiple of %u", path,
-				(unsigned long long)size, UDAXFS_BLOCK);
-	ret = pool_open(path, size ? PMEM_O_CREATE : 0, size, &fs);
-	if (ret)
-		return ret;
-	nblocks = (size ? size : fs->size) / UDAXFS_BLOCK;
+	if (nblocks < MIN_POOL_BLOCKS)
+		return udax_err(EINVAL, "%s: %llu bytes is too small for udaxfs (minimum %u)", path,
+				(unsigned long long)nblocks * UDAXFS_BLOCK,
+				MIN_POOL_BLOCKS * UDAXFS_BLOCK);
 	if (!ninodes) {
 		ninodes = nblocks * UDAXFS_BLOCK / BYTES_PER_INODE;
 		if (ninodes > DEFAULT_INODES_MAX)
@@ -260,16 +254,40 @@ int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes)
 	}
 	if (ninodes < 16)
 		ninodes = 16;
-	mkfs_layout(&fs->sb, nblocks, ninodes);
-	if (ninodes > UINT32_MAX || fs->sb.data_start + UDAXFS_PMD_BLOCKS > nblocks) {
-		ret = udax_err(EINVAL, "%s: %llu bytes cannot hold %llu inodes and 2 MiB of data",
-			       path, (unsigned long long)nblocks * UDAXFS_BLOCK,
-			       (unsigned long long)ninodes);
-	} else {
-		ret = mkfs_write_metadata(fs);
-		if (!ret)
-			ret = super_write(fs);
+	if (ninodes > UINT32_MAX)
+		return udax_err(EINVAL, "%s: %llu inodes is more than udaxfs can hold", path,
+				(unsigned long long)ninodes);
+	mkfs_layout(sb, nblocks, ninodes);
+	if (sb->data_start + UDAXFS_PMD_BLOCKS > nblocks)
+		return udax_err(EINVAL, "%s: %llu bytes cannot hold %llu inodes and 2 MiB of data",
+				path, (unsigned long long)nblocks * UDAXFS_BLOCK,
+				(unsigned long long)ninodes);
+	return 0;
+}
+
+int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes)
+{
+	struct udaxfs_super sb;
+	struct udaxfs *fs;
+	int ret;
+
+	if (size % UDAXFS_BLOCK)
+		return udax_err(EINVAL, "%s: size %llu is not a multiple of %u", path,
+				(unsigned long long)size, UDAXFS_BLOCK);
+	/* plan before creating anything, so a refused mkfs leaves no file behind */
+	if (size) {
+		ret = mkfs_plan(path, size / UDAXFS_BLOCK, ninodes, &sb);
+		if (ret)
+			return ret;
 	}
+	ret = pool_open(path, size ? PMEM_O_CREATE : 0, size, &fs);
+	if (ret)
+		return ret;
+	ret = mkfs_plan(path, (size ? size : fs->size) / UDAXFS_BLOCK, ninodes, &fs->sb);
+	if (!ret)
+		ret = mkfs_write_metadata(fs);
+	if (!ret)
+		ret = super_write(fs);
 	udaxfs_detach(fs);
 	return ret;
 }

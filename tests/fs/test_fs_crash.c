@@ -205,6 +205,19 @@ static void verify(void)
 	CHECK_OK(udax_unmount(fs));
 }
 
+/*
+ * Waits until the children have completed @target operations in all, so every
+ * kill lands in real work however slow the machine is (the watchdog bounds it).
+ */
+static void wait_for_progress(pid_t pid, uint64_t target)
+{
+	while (__atomic_load_n(ops_done, __ATOMIC_SEQ_CST) < target) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			test_fail(__FILE__, __LINE__, "child exited before doing any work");
+		usleep(1000);
+	}
+}
+
 int main(void)
 {
 	struct udax_fs *fs;
@@ -232,7 +245,8 @@ int main(void)
 			test_seed(seed);
 			child();
 		}
-		usleep((useconds_t)(5000 + test_rand() % 50000));
+		wait_for_progress(pid, *ops_done + 2);
+		usleep((useconds_t)(test_rand() % 50000));
 		CHECK(kill(pid, SIGKILL) == 0);
 		CHECK(waitpid(pid, &status, 0) == pid);
 		if (!WIFSIGNALED(status))
