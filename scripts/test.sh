@@ -16,11 +16,12 @@ run() { # name sanitizer ctest-args...
 	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUDAX_SANITIZE="$san" >/dev/null || return 1
 	cmake --build "$dir" -j "$jobs" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; total_fail=$((total_fail + 1)); return 1; }
 	(cd "$dir" && ctest --output-on-failure -j "$jobs" "$@") | tee "$dir/ctest.log"
-	local pass fail skip
-	pass=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +Passed' "$dir/ctest.log")
-	fail=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Failed|Timeout|Exception)' "$dir/ctest.log")
-	skip=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +\*\*\*Skipped|Not Run' "$dir/ctest.log")
-	fail=$((fail - skip))
+	# one status line per test: "N/M Test #K: name ...   Passed|***Failed|***Skipped|..."
+	local status pass skip fail
+	status=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$dir/ctest.log")
+	pass=$(grep -cE ' Passed +[0-9.]+ sec$' <<<"$status")
+	skip=$(grep -cE '\*\*\*Skipped +[0-9.]+ sec$' <<<"$status")
+	fail=$(($(grep -c . <<<"$status") - pass - skip))
 	total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail)) total_skip=$((total_skip + skip))
 }
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
