@@ -65,48 +65,27 @@ int dir_scan(struct udaxfs *fs, uint64_t dir, slot_fn fn, void *arg)
 	return ret;
 }
 
-struct lookup_arg {
-	const char *name;
-	unsigned len;
-	uint64_t ino;
-	struct dir_slot slot;
-	bool want_free;
-};
-
-static int lookup_fn(const struct udaxfs_dirblock *b, uint64_t blk, unsigned idx, uint64_t pos,
-		     void *arg)
-{
-	struct lookup_arg *a = arg;
-	const struct udaxfs_dirent *d = &b->ent[idx];
-
-	(void)pos;
-	if (a->want_free ? d->ino != 0
-			 : (!d->ino || d->name_len != a->len || memcmp(d->name, a->name, a->len)))
-		return 0;
-	a->ino = d->ino;
-	a->slot.blk = blk;
-	a->slot.idx = idx;
-	return 1;
-}
-
 /* 0 and the entry, -ENOENT (no message: the caller names the path), or an error. */
 int dir_lookup(struct udaxfs *fs, uint64_t dir, const char *name, unsigned len, uint64_t *ino,
 	       struct dir_slot *slot)
 {
-	struct lookup_arg a = {.name = name, .len = len};
-	int ret = dir_scan(fs, dir, lookup_fn, &a);
+	const struct udaxfs_dirblock *b;
+	struct dcache_dir *d;
+	struct dir_slot s;
+	int ret = dcache_get(fs, dir, &d);
 
-	if (ret < 0)
-		return ret;
 	if (!ret)
-		return -ENOENT;
-	*ino = a.ino;
+		ret = dcache_lookup(fs, d, name, len, &s);
+	if (ret)
+		return ret;
+	b = tx_read(fs, s.blk);
+	*ino = b->ent[s.idx].ino;
 	if (slot)
-		*slot = a.slot;
+		*slot = s;
 	return 0;
 }
 
-int dir_block_init(struct udaxfs *fs, uint64_t dir, uint64_t blk)
+static int dirb_init(struct udaxfs *fs, uint64_t dir, uint64_t blk)
 {
 	struct udaxfs_dirblock *b;
 	int ret = tx_write(fs, blk, (void **)&b);
@@ -120,8 +99,15 @@ int dir_block_init(struct udaxfs *fs, uint64_t dir, uint64_t blk)
 	return 0;
 }
 
-/* Appends a fresh directory block to @dir. */
-static int dir_grow(struct udaxfs *fs, uint64_t dir, struct udaxfs_inode *ddi,
+/* Empties a block of @dir behind its name index, which is dropped. */
+int dir_block_init(struct udaxfs *fs, uint64_t dir, uint64_t blk)
+{
+	dcache_forget(fs, dir);
+	return dirb_init(fs, dir, blk);
+}
+
+/* Appends a fresh directory block to @dir; *slot is its first slot, the others go to @d. */
+static int dir_grow(struct udaxfs *fs, uint64_t dir, struct udaxfs_inode *ddi, struct dcache_dir *d,
 		    struct dir_slot *slot)
 {
 	struct extmap m;
@@ -144,7 +130,9 @@ static int dir_grow(struct udaxfs *fs, uint64_t dir, struct udaxfs_inode *ddi,
 		ret = extmap_store(fs, dir, ddi, &m);
 	extmap_free(&m);
 	if (!ret)
-		ret = dir_block_init(fs, dir, blk);
+		ret = dirb_init(fs, dir, blk);
+	for (unsigned i = UDAXFS_DIRB_ENTRIES - 1; i > 0 && !ret; i--)
+		ret = dcache_add_free(fs, d, &(struct dir_slot){blk, i});
 	if (ret)
 		return ret;
 	ddi->size += UDAXFS_BLOCK;
@@ -170,31 +158,37 @@ int dir_set(struct udaxfs *fs, const struct dir_slot *slot, uint64_t ino, uint8_
 int dir_add(struct udaxfs *fs, uint64_t dir, struct udaxfs_inode *ddi, const char *name,
 	    unsigned len, uint64_t ino, uint8_t type)
 {
-	struct lookup_arg a = {.want_free = true};
 	struct udaxfs_dirblock *b;
-	int ret = dir_scan(fs, dir, lookup_fn, &a);
+	struct dcache_dir *d;
+	struct dir_slot slot;
+	int ret = dcache_get(fs, dir, &d);
 
-	if (ret == 0)
-		ret = dir_grow(fs, dir, ddi, &a.slot);
-	else if (ret == 1)
-		ret = 0;
+	if (!ret && !dcache_take_free(fs, d, &slot))
+		ret = dir_grow(fs, dir, ddi, d, &slot);
 	if (!ret)
-		ret = tx_write(fs, a.slot.blk, (void **)&b);
+		ret = tx_write(fs, slot.blk, (void **)&b);
 	if (ret)
 		return ret;
-	memset(&b->ent[a.slot.idx], 0, sizeof(b->ent[0]));
-	b->ent[a.slot.idx].name_len = (uint16_t)len;
-	memcpy(b->ent[a.slot.idx].name, name, len);
-	ret = dir_set(fs, &a.slot, ino, type);
+	memset(&b->ent[slot.idx], 0, sizeof(b->ent[0]));
+	b->ent[slot.idx].name_len = (uint16_t)len;
+	memcpy(b->ent[slot.idx].name, name, len);
+	ret = dir_set(fs, &slot, ino, type);
+	if (!ret)
+		ret = dcache_insert(fs, d, &slot, name, len);
 	inode_touch(ddi, true);
-	return ret ? ret : inode_write(fs, dir, ddi);
+	return ret ? ret : inode_write_lazy(fs, dir, ddi);
 }
 
 int dir_remove(struct udaxfs *fs, const struct dir_slot *slot)
 {
 	struct udaxfs_dirblock *b;
+	struct dcache_dir *d;
 	int ret = tx_write(fs, slot->blk, (void **)&b);
 
+	d = ret ? NULL : dcache_find(fs, b->owner);
+	if (d)
+		ret = dcache_remove(fs, d, slot, b->ent[slot->idx].name,
+				    b->ent[slot->idx].name_len);
 	if (ret)
 		return ret;
 	memset(&b->ent[slot->idx], 0, sizeof(b->ent[0]));

@@ -169,6 +169,7 @@ int extmap_store(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struc
 	uint32_t done;
 	int have, ret;
 
+	node_map_drop(fs, ino);
 	if (want > UDAXFS_EXT_CHAIN_MAX)
 		return udax_err(EFBIG, "inode %llu: more than %u extents", (unsigned long long)ino,
 				UDAXFS_INLINE_EXTENTS + UDAXFS_EXT_CHAIN_MAX * UDAXFS_EXTB_EXTENTS);

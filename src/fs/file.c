@@ -92,6 +92,30 @@ static void zero_bytes(struct udaxfs *fs, const struct extmap *m, uint64_t off, 
 	pmem_drain(fs->pm);
 }
 
+/*
+ * Zeroes the mapped bytes of [off, off+len), a few partial blocks, through the
+ * transaction: the zeros become durable atomically with the operation that
+ * needs them (truncate, punch), so a crash never shows them without it.
+ */
+static int zero_bytes_tx(struct udaxfs *fs, const struct extmap *m, uint64_t off, uint64_t len)
+{
+	for (uint64_t end = off + len, next; off < end; off = next) {
+		uint64_t lblk = off >> UDAXFS_BLOCK_SHIFT;
+		uint32_t i = extmap_find(m, lblk);
+		uint8_t *b;
+		int ret;
+
+		next = blk_off(lblk + 1) < end ? blk_off(lblk + 1) : end;
+		if (i == m->n || m->e[i].lblk > lblk)
+			continue; /* a hole reads as zeros */
+		ret = tx_write(fs, m->e[i].pblk + (lblk - m->e[i].lblk), (void **)&b);
+		if (ret)
+			return ret;
+		memset(b + (off & (UDAXFS_BLOCK - 1)), 0, next - off);
+	}
+	return 0;
+}
+
 /* Loads the regular file @ino; fails with EISDIR for a directory. */
 static int file_load(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struct extmap *m)
 {
@@ -127,9 +151,9 @@ static int file_truncate(struct udaxfs *fs, uint64_t ino, uint64_t size)
 	shrink = size < di.size;
 	/* Bytes past EOF in a kept block must read as zeros if the file grows again. */
 	if (shrink)
-		zero_bytes(fs, &m, size, blk_off(blocks_up(size)) - size);
+		ret = zero_bytes_tx(fs, &m, size, blk_off(blocks_up(size)) - size);
 	di.size = size;
-	if (shrink)
+	if (shrink && !ret)
 		ret = extmap_truncate(fs, ino, &di, &m, blocks_up(size));
 	return file_store(fs, ino, &di, &m, ret);
 }
@@ -146,20 +170,20 @@ static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool shrin
 	if (shrink || size > di.size)
 		di.size = size;
 	inode_touch(&di, true);
-	return inode_write(fs, ino, &di);
+	return inode_write_size_times(fs, ino, &di);
 }
 
 static int punch(struct udaxfs *fs, struct extmap *m, uint64_t off, uint64_t len)
 {
 	uint64_t first = blocks_up(off), last = (off + len) >> UDAXFS_BLOCK_SHIFT;
+	int ret;
 
-	if (first >= last) { /* no whole block inside */
-		zero_bytes(fs, m, off, len);
-		return 0;
-	}
-	zero_bytes(fs, m, off, blk_off(first) - off);
-	zero_bytes(fs, m, blk_off(last), off + len - blk_off(last));
-	return extmap_remove(fs, m, first, last - first);
+	if (first >= last) /* no whole block inside */
+		return zero_bytes_tx(fs, m, off, len);
+	ret = zero_bytes_tx(fs, m, off, blk_off(first) - off);
+	if (!ret)
+		ret = zero_bytes_tx(fs, m, blk_off(last), off + len - blk_off(last));
+	return ret ? ret : extmap_remove(fs, m, first, last - first);
 }
 
 static int check_fallocate(const struct udaxfs_inode *di, int mode, uint64_t off, uint64_t len)
@@ -254,6 +278,21 @@ int udaxfs_fallocate(struct udaxfs_node *node, int mode, uint64_t off, uint64_t 
 		return udax_err(EFBIG, "fallocate: range past the maximum file size");
 	fs_enter(node->fs);
 	return fs_leave(node->fs, file_fallocate(node->fs, node->ino, mode, off, len));
+}
+
+static int file_size(struct udaxfs *fs, uint64_t ino, uint64_t *size)
+{
+	struct udaxfs_inode di;
+	int ret = inode_read(fs, ino, &di);
+
+	*size = ret ? 0 : di.size;
+	return ret;
+}
+
+int udaxfs_size(struct udaxfs_node *node, uint64_t *size)
+{
+	fs_enter(node->fs);
+	return fs_leave(node->fs, file_size(node->fs, node->ino, size));
 }
 
 int udaxfs_write_prepare(struct udaxfs_node *node, uint64_t end, uint64_t *old_size)

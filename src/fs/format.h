@@ -100,9 +100,15 @@ struct udaxfs_inode {
 	uint32_t flags; /* UDAXFS_INODE_* */
 	struct udaxfs_extent ext[UDAXFS_INLINE_EXTENTS];
 	uint8_t reserved[44];
-	uint32_t crc; /* of the 256 bytes with crc = 0 */
+	uint32_t crc; /* udaxfs_inode_crc */
 };
 static_assert(sizeof(struct udaxfs_inode) == 256, "inode layout");
+/*
+ * The inode crc: crc32c of the 256 bytes with crc, size, mtime and ctime taken
+ * as zero. Those three are stored in place by writes, one aligned 8-byte store
+ * each, which a checksum could not follow atomically (docs/udaxfs.md).
+ */
+uint32_t udaxfs_inode_crc(const struct udaxfs_inode *di);
 /* Set with the last name's removal: mount frees an orphan (nlink 0) still carrying it. */
 #define UDAXFS_INODE_ORPHAN	0x1u
 #define UDAXFS_INODES_PER_BLOCK (UDAXFS_BLOCK / sizeof(struct udaxfs_inode))

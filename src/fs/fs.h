@@ -13,9 +13,12 @@
  *    the DAX core copies to cannot be freed under it. Order: node->rw, then
  *    fs->lock.
  *
- * Metadata is never cached across operations: every operation reads the
- * media through the transaction (tx_read), so aborting a transaction is just
- * dropping its shadow blocks.
+ * Metadata is read from the media through the transaction (tx_read), so
+ * aborting a transaction is just dropping its shadow blocks. Two caches live
+ * across operations, both under fs->lock: the name index of each directory
+ * looked up (dcache.c; an abort that changed one drops them all) and the
+ * extent map of each open file (node->map; extmap_store drops it, and it is
+ * only loaded when the open transaction has no changes).
  */
 #ifndef UDAX_FS_FS_H
 #define UDAX_FS_FS_H
@@ -33,10 +36,29 @@ struct tx_block {
 	uint8_t *buf;
 };
 
-/* The one open transaction: shadow copies of the metadata blocks it changes. */
+/* Times of an inode to be stored in place once the transaction commits. */
+struct tx_touch {
+	uint64_t ino;
+	int64_t mtime_ns, ctime_ns;
+};
+
+#define TX_TOUCH_MAX 4u
+#define TX_SPARE_MAX 16u
+
+/*
+ * The one open transaction: shadow copies of the metadata blocks it changes,
+ * and the inodes whose mtime and ctime alone it changes (inode_write_lazy).
+ */
 struct udaxfs_tx {
-	unsigned n;
+	unsigned n, ntouch;
 	struct tx_block blocks[UDAXFS_TX_MAX];
+	struct tx_touch touch[TX_TOUCH_MAX];
+};
+
+/* An inode's extent map, loaded into memory (extent.c). */
+struct extmap {
+	struct udaxfs_extent *e;
+	uint32_t n, cap;
 };
 
 /* An inode some handle has open; lives while refs > 0. */
@@ -45,6 +67,12 @@ struct udaxfs_node {
 	uint64_t ino;
 	unsigned refs;
 	pthread_rwlock_t rw;
+	/*
+	 * The extent map as committed, for iomap lookups (under fs->lock);
+	 * extmap_store drops it (node_map_drop) whenever the map changes.
+	 */
+	struct extmap map;
+	bool map_valid;
 	struct udaxfs_node *next;
 };
 
@@ -59,6 +87,10 @@ struct udaxfs {
 	uint64_t small_hint; /* allocator: where small allocations resume */
 	uint64_t ino_hint;
 	struct udaxfs_node *nodes;
+	uint8_t *tx_spare[TX_SPARE_MAX]; /* shadow buffers kept for reuse */
+	unsigned tx_nspare;
+	struct dcache_dir *dcache; /* name indexes (dcache.c) */
+	bool dcache_dirty;	   /* an index changed in the open transaction */
 };
 
 static inline uint64_t blk_off(uint64_t blk)
@@ -74,6 +106,8 @@ void udaxfs_detach(struct udaxfs *fs);
 
 /* journal.c: transactions over metadata blocks */
 void journal_init(struct udaxfs *fs);
+/* Frees what the transactions keep between operations (at detach). */
+void journal_fini(struct udaxfs *fs);
 /*
  * fs_enter locks the fs and opens a transaction; fs_leave(fs, ret) commits it
  * (ret >= 0) or aborts it (ret < 0), unlocks and returns ret or the commit's
@@ -83,6 +117,7 @@ void fs_enter(struct udaxfs *fs);
 int fs_leave(struct udaxfs *fs, int ret);
 void tx_begin(struct udaxfs *fs);
 const void *tx_read(struct udaxfs *fs, uint64_t blk);
+bool tx_has(struct udaxfs *fs, uint64_t blk);
 int tx_write(struct udaxfs *fs, uint64_t blk, void **buf);
 int tx_commit(struct udaxfs *fs);
 void tx_abort(struct udaxfs *fs);
@@ -102,6 +137,9 @@ uint64_t alloc_count_free(struct udaxfs *fs, uint64_t *free_pmd);
 int64_t udaxfs_now_ns(void);
 int inode_read(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 int inode_write(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
+int inode_write_size_times(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di);
+int inode_write_lazy(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
+void inode_touch_commit(struct udaxfs *fs);
 int inode_alloc(struct udaxfs *fs, uint32_t mode, uint64_t *ino, struct udaxfs_inode *di);
 bool inode_is_orphan(const struct udaxfs_inode *di);
 int inode_release(struct udaxfs *fs, uint64_t ino);
@@ -111,13 +149,10 @@ void inode_touch(struct udaxfs_inode *di, bool mtime);
 struct udaxfs_node *node_get(struct udaxfs *fs, uint64_t ino);
 int node_put(struct udaxfs_node *node);
 bool node_is_open(struct udaxfs *fs, uint64_t ino);
+void node_map_drop(struct udaxfs *fs, uint64_t ino);
 int orphans_release(struct udaxfs *fs, unsigned *count);
 
 /* extent.c: an inode's extent map, loaded into memory for one operation */
-struct extmap {
-	struct udaxfs_extent *e;
-	uint32_t n, cap;
-};
 int extmap_load(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di, struct extmap *m);
 int extmap_store(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struct extmap *m);
 void extmap_free(struct extmap *m);
@@ -160,6 +195,25 @@ int dir_set(struct udaxfs *fs, const struct dir_slot *slot, uint64_t ino, uint8_
 int dir_is_empty(struct udaxfs *fs, uint64_t dir);
 int dir_entry_at(struct udaxfs *fs, uint64_t dir, uint64_t *pos, struct udaxfs_dirent *out);
 int dir_block_check(const struct udaxfs *fs, uint64_t owner, const struct udaxfs_dirblock *b);
+
+/* dcache.c: per-directory name indexes, under fs->lock */
+struct dcache_dir;
+/* The index of @dir, built by a validating scan if it has none yet. */
+int dcache_get(struct udaxfs *fs, uint64_t dir, struct dcache_dir **out);
+/* The index of @dir if it has one, else NULL. */
+struct dcache_dir *dcache_find(struct udaxfs *fs, uint64_t dir);
+/* 0 and the slot holding @name, or -ENOENT (no message). */
+int dcache_lookup(struct udaxfs *fs, struct dcache_dir *d, const char *name, unsigned len,
+		  struct dir_slot *slot);
+int dcache_insert(struct udaxfs *fs, struct dcache_dir *d, const struct dir_slot *slot,
+		  const char *name, unsigned len);
+/* Forgets @name at @slot and makes the slot free. */
+int dcache_remove(struct udaxfs *fs, struct dcache_dir *d, const struct dir_slot *slot,
+		  const char *name, unsigned len);
+bool dcache_take_free(struct udaxfs *fs, struct dcache_dir *d, struct dir_slot *slot);
+int dcache_add_free(struct udaxfs *fs, struct dcache_dir *d, const struct dir_slot *slot);
+void dcache_forget(struct udaxfs *fs, uint64_t dir);
+void dcache_drop(struct udaxfs *fs);
 
 /* file.c: size and allocation changes of regular files */
 int file_alloc_range(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_t nblk,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "pmem/pmem.h"
 #include "fs/crc32c.h"
 #include "fs/fs.h"
 
@@ -25,16 +26,21 @@ bool inode_valid_ino(const struct udaxfs *fs, uint64_t ino)
 	return ino >= UDAXFS_ROOT_INO && ino < fs->sb.ninodes;
 }
 
-static uint32_t inode_crc(const struct udaxfs_inode *di)
+uint32_t udaxfs_inode_crc(const struct udaxfs_inode *di)
 {
-	return crc32c_skip(di, sizeof(*di), offsetof(struct udaxfs_inode, crc));
+	struct udaxfs_inode c = *di;
+
+	c.size = 0;
+	c.mtime_ns = 0;
+	c.ctime_ns = 0;
+	return crc32c_skip(&c, sizeof(c), offsetof(struct udaxfs_inode, crc));
 }
 
 int inode_check(const struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di)
 {
 	const char *why = NULL;
 
-	if (di->crc != inode_crc(di))
+	if (di->crc != udaxfs_inode_crc(di))
 		why = "checksum mismatch";
 	else if (!S_ISREG(di->mode) && !S_ISDIR(di->mode))
 		why = "bad file type";
@@ -71,9 +77,99 @@ int inode_write(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
 
 	if (ret)
 		return ret;
-	di->crc = inode_crc(di);
+	di->crc = udaxfs_inode_crc(di);
 	memcpy(b + inode_off(ino), di, sizeof(*di));
 	return 0;
+}
+
+/*
+ * Stores @di's size, mtime and ctime into inode @ino in place, with no
+ * transaction: one aligned 8-byte store each, then one persist of their cache
+ * line (bytes 16..47 of the 256-byte-aligned inode). Each field is atomic on
+ * its own, the crc does not cover them, and a crash between the stores leaves
+ * a new size with an old mtime, which is harmless. Inside a transaction that
+ * already changed blocks, the inode goes through it instead, so a commit can
+ * never write an older image over the stores.
+ */
+static void store_size_times(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di)
+{
+	struct udaxfs_inode *home;
+
+	home = (struct udaxfs_inode *)(fs->base + blk_off(inode_blk(fs, ino)) + inode_off(ino));
+	__atomic_store_n(&home->size, di->size, __ATOMIC_RELAXED);
+	__atomic_store_n(&home->mtime_ns, di->mtime_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&home->ctime_ns, di->ctime_ns, __ATOMIC_RELAXED);
+	pmem_flush(fs->pm, &home->size,
+		   offsetof(struct udaxfs_inode, generation) - offsetof(struct udaxfs_inode, size));
+}
+
+int inode_write_size_times(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di)
+{
+	if (fs->tx.n)
+		return inode_write(fs, ino, (struct udaxfs_inode *)di);
+	store_size_times(fs, ino, di);
+	pmem_drain(fs->pm);
+	return 0;
+}
+
+/* Equal but for mtime, ctime and crc. */
+static bool same_but_times(const struct udaxfs_inode *a, const struct udaxfs_inode *b)
+{
+	struct udaxfs_inode x = *a, y = *b;
+
+	x.mtime_ns = y.mtime_ns = x.ctime_ns = y.ctime_ns = 0;
+	x.crc = y.crc = 0;
+	return !memcmp(&x, &y, sizeof(x));
+}
+
+/*
+ * Writes @di like inode_write, except when it differs from the inode as the
+ * transaction sees it only in mtime and ctime and the inode's block is not in
+ * the transaction: then the times wait and are stored in place right after
+ * the commit (inode_touch_commit), so the block is not journaled for them.
+ * Both are durable when the operation returns; a crash between the commit and
+ * the stores leaves the committed change with the old times.
+ */
+int inode_write_lazy(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
+{
+	struct udaxfs_inode cur;
+	struct tx_touch *t = fs->tx.touch;
+	unsigned i;
+
+	if (tx_has(fs, inode_blk(fs, ino)) || inode_read(fs, ino, &cur) ||
+	    !same_but_times(&cur, di))
+		return inode_write(fs, ino, di);
+	for (i = 0; i < fs->tx.ntouch && t[i].ino != ino; i++)
+		;
+	if (i == TX_TOUCH_MAX)
+		return inode_write(fs, ino, di);
+	fs->tx.ntouch += i == fs->tx.ntouch;
+	t[i].ino = ino;
+	t[i].mtime_ns = di->mtime_ns;
+	t[i].ctime_ns = di->ctime_ns;
+	return 0;
+}
+
+/*
+ * After a commit (no changes open): stores the times inode_write_lazy kept
+ * back, as inode_write_size_times does, with one fence for all of them.
+ */
+void inode_touch_commit(struct udaxfs *fs)
+{
+	struct udaxfs_inode di;
+
+	for (unsigned i = 0; i < fs->tx.ntouch; i++) {
+		const struct tx_touch *t = &fs->tx.touch[i];
+
+		/* the operation may have freed the inode since */
+		if (inode_read(fs, t->ino, &di))
+			continue;
+		di.mtime_ns = t->mtime_ns;
+		di.ctime_ns = t->ctime_ns;
+		store_size_times(fs, t->ino, &di);
+	}
+	if (fs->tx.ntouch)
+		pmem_drain(fs->pm);
 }
 
 int64_t udaxfs_now_ns(void)
@@ -138,6 +234,7 @@ int inode_release(struct udaxfs *fs, uint64_t ino)
 		ret = extmap_load(fs, ino, &di, &m);
 	if (ret)
 		return ret;
+	dcache_forget(fs, ino);
 	ret = extmap_truncate(fs, ino, &di, &m, 0);
 	if (!ret)
 		ret = extmap_store(fs, ino, &di, &m);
@@ -181,6 +278,13 @@ bool node_is_open(struct udaxfs *fs, uint64_t ino)
 	return false;
 }
 
+void node_map_drop(struct udaxfs *fs, uint64_t ino)
+{
+	for (struct udaxfs_node *node = fs->nodes; node; node = node->next)
+		if (node->ino == ino)
+			node->map_valid = false;
+}
+
 /* Drops a reference; the last one frees an unlinked inode (POSIX: usable until close). */
 int node_put(struct udaxfs_node *node)
 {
@@ -200,6 +304,7 @@ int node_put(struct udaxfs_node *node)
 		ret = inode_release(fs, node->ino);
 	ret = tx_end(fs, ret);
 	pthread_rwlock_destroy(&node->rw);
+	extmap_free(&node->map);
 	free(node);
 	return ret;
 }

@@ -31,10 +31,11 @@ static void iomap_from_extent(const struct udaxfs_extent *e, uint64_t lo, uint64
 	iomap->type = IOMAP_MAPPED;
 }
 
-static int iomap_map(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t len, unsigned flags,
-		     struct iomap *iomap)
+/* Allocates the hole at @pos (a write) and reports the new extent, clipped to the hole. */
+static int iomap_alloc(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		       struct iomap *iomap)
 {
-	uint64_t lblk = pos >> UDAXFS_BLOCK_SHIFT, last, hole, lo = 0, hi = UINT64_MAX;
+	uint64_t lblk = pos >> UDAXFS_BLOCK_SHIFT, last, hole, lo;
 	struct udaxfs_inode di;
 	struct extmap m;
 	uint32_t i;
@@ -44,41 +45,74 @@ static int iomap_map(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t len
 		ret = extmap_load(fs, ino, &di, &m);
 	if (ret)
 		return ret;
-	memset(iomap, 0, sizeof(*iomap));
-	iomap->pm = fs->pm;
-	iomap->base = fs->base;
+	/* NEW covers only what this call allocated: the hole around pos. */
 	hole = extmap_hole_len(&m, lblk, UINT32_MAX);
-	if (hole && (flags & IOMAP_WRITE)) {
-		/* NEW covers only what this call allocated: the hole around pos. */
-		i = extmap_find(&m, lblk);
-		lo = i ? (uint64_t)m.e[i - 1].lblk + m.e[i - 1].len : 0;
-		hi = lblk + hole;
-		last = (pos + (len ? len : 1) + UDAXFS_BLOCK - 1) >> UDAXFS_BLOCK_SHIFT;
-		if (last - lblk > ALLOC_CHUNK)
-			last = lblk + ALLOC_CHUNK;
-		if (last - lblk > hole)
-			last = lblk + hole;
-		ret = file_alloc_range(fs, &m, lblk, last - lblk, file_huge_policy(&di, pos + len));
-		/* Out of space part way: keep what maps pos; the write comes up short. */
-		if (ret == -ENOSPC && !extmap_hole_len(&m, lblk, 1))
-			ret = 0;
-		if (!ret)
-			ret = extmap_store(fs, ino, &di, &m);
-		if (!ret)
-			ret = inode_write(fs, ino, &di);
-		iomap->flags = IOMAP_F_NEW;
-		hole = 0;
-	}
 	i = extmap_find(&m, lblk);
-	if (!ret && hole) {
-		iomap->offset = blk_off(lblk);
-		iomap->length = blk_off(hole);
-		iomap->type = IOMAP_HOLE;
-	} else if (!ret) {
-		iomap_from_extent(&m.e[i], lo, hi, iomap);
+	lo = i ? (uint64_t)m.e[i - 1].lblk + m.e[i - 1].len : 0;
+	last = (pos + (len ? len : 1) + UDAXFS_BLOCK - 1) >> UDAXFS_BLOCK_SHIFT;
+	if (last - lblk > ALLOC_CHUNK)
+		last = lblk + ALLOC_CHUNK;
+	if (last - lblk > hole)
+		last = lblk + hole;
+	ret = file_alloc_range(fs, &m, lblk, last - lblk, file_huge_policy(&di, pos + len));
+	/* Out of space part way: keep what maps pos; the write comes up short. */
+	if (ret == -ENOSPC && !extmap_hole_len(&m, lblk, 1))
+		ret = 0;
+	if (!ret)
+		ret = extmap_store(fs, ino, &di, &m);
+	if (!ret)
+		ret = inode_write(fs, ino, &di);
+	if (!ret) {
+		iomap_from_extent(&m.e[extmap_find(&m, lblk)], lo, lblk + hole, iomap);
+		iomap->flags = IOMAP_F_NEW;
 	}
 	extmap_free(&m);
 	return ret;
+}
+
+/*
+ * The committed extent map of @node, loaded at its first use and kept until
+ * extmap_store changes it. Called at the start of an operation, when the open
+ * transaction has no changes, so the map loaded is the media's.
+ */
+static int node_map(struct udaxfs *fs, struct udaxfs_node *node)
+{
+	struct udaxfs_inode di;
+	int ret;
+
+	if (node->map_valid)
+		return 0;
+	extmap_free(&node->map);
+	ret = inode_read(fs, node->ino, &di);
+	if (!ret)
+		ret = extmap_load(fs, node->ino, &di, &node->map);
+	node->map_valid = !ret;
+	return ret;
+}
+
+static int iomap_map(struct udaxfs *fs, struct udaxfs_node *node, uint64_t pos, uint64_t len,
+		     unsigned flags, struct iomap *iomap)
+{
+	uint64_t lblk = pos >> UDAXFS_BLOCK_SHIFT, hole;
+	const struct extmap *m = &node->map;
+	int ret = node_map(fs, node);
+
+	if (ret)
+		return ret;
+	memset(iomap, 0, sizeof(*iomap));
+	iomap->pm = fs->pm;
+	iomap->base = fs->base;
+	hole = extmap_hole_len(m, lblk, UINT32_MAX);
+	if (hole && (flags & IOMAP_WRITE))
+		return iomap_alloc(fs, node->ino, pos, len, iomap);
+	if (hole) {
+		iomap->offset = blk_off(lblk);
+		iomap->length = blk_off(hole);
+		iomap->type = IOMAP_HOLE;
+	} else {
+		iomap_from_extent(&m->e[extmap_find(m, lblk)], 0, UINT64_MAX, iomap);
+	}
+	return 0;
 }
 
 static int udaxfs_iomap_begin(void *host, uint64_t pos, uint64_t len, unsigned flags,
@@ -87,7 +121,7 @@ static int udaxfs_iomap_begin(void *host, uint64_t pos, uint64_t len, unsigned f
 	struct udaxfs_node *node = host;
 
 	fs_enter(node->fs);
-	return fs_leave(node->fs, iomap_map(node->fs, node->ino, pos, len, flags, iomap));
+	return fs_leave(node->fs, iomap_map(node->fs, node, pos, len, flags, iomap));
 }
 
 static int udaxfs_iomap_end(void *host, uint64_t pos, uint64_t len, uint64_t written,

@@ -33,6 +33,7 @@ static bool journaled_blk(const struct udaxfs *fs, uint64_t blk)
 void tx_begin(struct udaxfs *fs)
 {
 	fs->tx.n = 0;
+	fs->dcache_dirty = false;
 }
 
 static struct tx_block *tx_find(struct udaxfs *fs, uint64_t blk)
@@ -41,6 +42,11 @@ static struct tx_block *tx_find(struct udaxfs *fs, uint64_t blk)
 		if (fs->tx.blocks[i].blk == blk)
 			return &fs->tx.blocks[i];
 	return NULL;
+}
+
+bool tx_has(struct udaxfs *fs, uint64_t blk)
+{
+	return tx_find(fs, blk) != NULL;
 }
 
 const void *tx_read(struct udaxfs *fs, uint64_t blk)
@@ -62,7 +68,7 @@ int tx_write(struct udaxfs *fs, uint64_t blk, void **buf)
 			return udax_err(ENOSPC, "operation changes more than %u metadata blocks",
 					UDAXFS_TX_MAX);
 		b = &fs->tx.blocks[fs->tx.n];
-		b->buf = malloc(UDAXFS_BLOCK);
+		b->buf = fs->tx_nspare ? fs->tx_spare[--fs->tx_nspare] : malloc(UDAXFS_BLOCK);
 		if (!b->buf)
 			return udax_err(ENOMEM, "transaction buffer");
 		memcpy(b->buf, fs->base + blk_off(blk), UDAXFS_BLOCK);
@@ -73,11 +79,26 @@ int tx_write(struct udaxfs *fs, uint64_t blk, void **buf)
 	return 0;
 }
 
+/* Keeps a few shadow buffers for the next transactions instead of freeing them. */
+static void tx_buf_put(struct udaxfs *fs, uint8_t *buf)
+{
+	if (fs->tx_nspare < TX_SPARE_MAX)
+		fs->tx_spare[fs->tx_nspare++] = buf;
+	else
+		free(buf);
+}
+
 void tx_abort(struct udaxfs *fs)
 {
 	for (unsigned i = 0; i < fs->tx.n; i++)
-		free(fs->tx.blocks[i].buf);
+		tx_buf_put(fs, fs->tx.blocks[i].buf);
 	fs->tx.n = 0;
+}
+
+void journal_fini(struct udaxfs *fs)
+{
+	while (fs->tx_nspare)
+		free(fs->tx_spare[--fs->tx_nspare]);
 }
 
 static void jheader_write(struct udaxfs *fs, uint32_t state, uint32_t n, uint32_t data_crc)
@@ -97,22 +118,35 @@ static void jheader_write(struct udaxfs *fs, uint32_t state, uint32_t n, uint32_
 /*
  * Copies the images home, then marks the journal EMPTY. The header keeps the
  * count and crc of the transaction, which helps debugging and lets tests turn
- * the last transaction back into a committed one.
+ * the last transaction back into a committed one. @images are the journal's
+ * images (recovery) or the identical shadow copies they were written from
+ * (commit), which are still in the cache.
  */
-static void journal_apply(struct udaxfs *fs, const uint64_t *targets, uint32_t n, uint32_t data_crc)
+static void journal_apply(struct udaxfs *fs, const uint64_t *targets, const void *const *images,
+			  uint32_t n, uint32_t data_crc)
 {
 	for (uint32_t i = 0; i < n; i++)
-		pmem_memcpy_nodrain(fs->pm, fs->base + blk_off(targets[i]), jblock(fs, 2 + i),
+		pmem_memcpy_nodrain(fs->pm, fs->base + blk_off(targets[i]), images[i],
 				    UDAXFS_BLOCK);
 	pmem_drain(fs->pm);
 	jheader_write(fs, UDAXFS_J_EMPTY, n, data_crc);
 }
 
-static uint32_t journal_data_crc(struct udaxfs *fs, uint32_t n)
+/* crc32c of the @n targets, then the @n images. */
+static uint32_t journal_data_crc(const uint64_t *targets, const void *const *images, uint32_t n)
 {
-	uint32_t crc = crc32c(0, jblock(fs, 1), n * sizeof(uint64_t));
+	uint32_t crc = crc32c(0, targets, n * sizeof(uint64_t));
 
-	return crc32c(crc, jblock(fs, 2), (size_t)n * UDAXFS_BLOCK);
+	for (uint32_t i = 0; i < n; i++)
+		crc = crc32c(crc, images[i], UDAXFS_BLOCK);
+	return crc;
+}
+
+/* The images as they lie in the journal. */
+static void journal_images(struct udaxfs *fs, const void **images, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		images[i] = jblock(fs, 2 + i);
 }
 
 /* Drops shadows equal to the media, so untouched blocks cost no journal space. */
@@ -124,7 +158,7 @@ static void tx_drop_unchanged(struct udaxfs *fs)
 		struct tx_block *b = &fs->tx.blocks[i];
 
 		if (!memcmp(b->buf, fs->base + blk_off(b->blk), UDAXFS_BLOCK))
-			free(b->buf);
+			tx_buf_put(fs, b->buf);
 		else
 			fs->tx.blocks[k++] = *b;
 	}
@@ -134,6 +168,7 @@ static void tx_drop_unchanged(struct udaxfs *fs)
 int tx_commit(struct udaxfs *fs)
 {
 	uint64_t targets[UDAXFS_TX_MAX];
+	const void *images[UDAXFS_TX_MAX];
 	uint32_t n, crc;
 
 	tx_drop_unchanged(fs);
@@ -142,14 +177,17 @@ int tx_commit(struct udaxfs *fs)
 		return 0;
 	for (uint32_t i = 0; i < n; i++) {
 		targets[i] = fs->tx.blocks[i].blk;
-		pmem_memcpy_nodrain(fs->pm, jblock(fs, 2 + i), fs->tx.blocks[i].buf, UDAXFS_BLOCK);
+		images[i] = fs->tx.blocks[i].buf;
+		pmem_memcpy_nodrain(fs->pm, jblock(fs, 2 + i), images[i], UDAXFS_BLOCK);
 	}
 	pmem_memcpy_nodrain(fs->pm, jblock(fs, 1), targets, n * sizeof(uint64_t));
+#ifndef UDAX_BROKEN_JOURNAL_NO_FENCE /* the images must be durable before the commit record */
 	pmem_drain(fs->pm);
+#endif
 	fs->jseq++;
-	crc = journal_data_crc(fs, n);
+	crc = journal_data_crc(targets, images, n);
 	jheader_write(fs, UDAXFS_J_COMMITTED, n, crc);
-	journal_apply(fs, targets, n, crc);
+	journal_apply(fs, targets, images, n, crc);
 	tx_abort(fs);
 	return 0;
 }
@@ -165,6 +203,7 @@ static int journal_validate(struct udaxfs *fs, uint32_t *n, uint32_t *crc, char 
 {
 	struct udaxfs_jheader h;
 	const uint64_t *targets = (const uint64_t *)jblock(fs, 1);
+	const void *images[UDAXFS_TX_MAX];
 
 	*n = 0;
 	memcpy(&h, jblock(fs, 0), sizeof(h));
@@ -183,7 +222,8 @@ static int journal_validate(struct udaxfs *fs, uint32_t *n, uint32_t *crc, char 
 			 h.nblocks);
 		return -EUCLEAN;
 	}
-	if (journal_data_crc(fs, h.nblocks) != h.data_crc) {
+	journal_images(fs, images, h.nblocks);
+	if (journal_data_crc(targets, images, h.nblocks) != h.data_crc) {
 		snprintf(why, why_len, "journal transaction %llu: checksum mismatch",
 			 (unsigned long long)h.seq);
 		return -EUCLEAN;
@@ -215,6 +255,7 @@ int journal_check(struct udaxfs *fs, char *why, unsigned why_len)
 int journal_recover(struct udaxfs *fs, bool *replayed)
 {
 	uint64_t targets[UDAXFS_TX_MAX];
+	const void *images[UDAXFS_TX_MAX];
 	char why[160];
 	uint32_t n, crc;
 	int ret;
@@ -225,7 +266,8 @@ int journal_recover(struct udaxfs *fs, bool *replayed)
 		return udax_err(EUCLEAN, "%s", why);
 	if (n) {
 		memcpy(targets, jblock(fs, 1), n * sizeof(uint64_t));
-		journal_apply(fs, targets, n, crc);
+		journal_images(fs, images, n);
+		journal_apply(fs, targets, images, n, crc);
 		*replayed = true;
 	} else if (jheader_torn((const struct udaxfs_jheader *)jblock(fs, 0))) {
 		journal_init(fs);
@@ -239,9 +281,16 @@ int tx_end(struct udaxfs *fs, int ret)
 
 	if (ret < 0) {
 		tx_abort(fs);
+		/* the name indexes may hold changes the media never got */
+		if (fs->dcache_dirty)
+			dcache_drop(fs);
+		fs->tx.ntouch = 0;
 		return ret;
 	}
 	err = tx_commit(fs);
+	if (!err)
+		inode_touch_commit(fs);
+	fs->tx.ntouch = 0;
 	return err ? err : ret;
 }
 

@@ -135,7 +135,7 @@ static int nlink_add(struct udaxfs *fs, uint64_t ino, int delta)
 		return ret;
 	di.nlink += (uint32_t)delta;
 	inode_touch(&di, false);
-	return inode_write(fs, ino, &di);
+	return inode_write_lazy(fs, ino, &di);
 }
 
 /* Creates inode @mode named by @lk (which does not exist) and links it in. */
@@ -383,7 +383,7 @@ static int touch_dir(struct udaxfs *fs, uint64_t dir)
 	if (ret)
 		return ret;
 	inode_touch(&di, true);
-	return inode_write(fs, dir, &di);
+	return inode_write_lazy(fs, dir, &di);
 }
 
 static int do_remove(struct udaxfs *fs, const char *path, bool rmdir)

@@ -169,6 +169,8 @@ free:
 
 void udaxfs_detach(struct udaxfs *fs)
 {
+	dcache_drop(fs);
+	journal_fini(fs);
 	pmem_unmap(fs->base, fs->size);
 	pmem_close(fs->pm);
 	pthread_mutex_destroy(&fs->lock);

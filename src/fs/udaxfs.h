@@ -29,6 +29,8 @@ int udaxfs_close(struct udaxfs_node *node);
 pthread_rwlock_t *udaxfs_node_lock(struct udaxfs_node *node);
 
 int udaxfs_getattr(struct udaxfs_node *node, struct udax_stat *st);
+/* The size alone: what the I/O path needs, without getattr's extent walk. */
+int udaxfs_size(struct udaxfs_node *node, uint64_t *size);
 int udaxfs_stat(struct udaxfs *fs, const char *path, struct udax_stat *st);
 int udaxfs_readdir(struct udaxfs_node *dir, uint64_t *pos, struct udax_dirent *ent);
 
@@ -41,9 +43,10 @@ int udaxfs_rename(struct udaxfs *fs, const char *oldpath, const char *newpath);
 int udaxfs_truncate(struct udaxfs_node *node, uint64_t size);
 int udaxfs_fallocate(struct udaxfs_node *node, int mode, uint64_t off, uint64_t len);
 /*
- * Before a write that will end at @end: extend the size to @end (committed, so
- * data is only ever stored below the durable size and bytes past EOF stay
- * zero even after a crash) and update mtime; *old_size gets the prior size.
+ * Before a write that will end at @end: extend the size to @end (stored in
+ * place and persisted, so data is only ever stored below the durable size and
+ * bytes past EOF stay zero even after a crash) and update mtime; *old_size
+ * gets the prior size.
  * udaxfs_write_short: the write stopped at @end instead; shrink the size back
  * to max(old_size, end).
  */

@@ -116,6 +116,8 @@ int pmem_map(struct pmem *pm, uint64_t off, size_t len, int prot, void **addr)
 	if (start > base)
 		munmap(res, start - base);
 	munmap((void *)(start + len), base + a - start);
+	if (pm->rec)
+		pmem_record_window(pm->rec, (void *)start, off, len);
 	*addr = (void *)start;
 	return 0;
 }

@@ -112,7 +112,7 @@ static int setup(struct pmem *pm, uint64_t create_size)
 				pm->path, (unsigned long long)bytes,
 				(unsigned long long)pm->info.align);
 	finish_persistence(pm);
-	return 0;
+	return pmem_record_attach(pm, &st);
 }
 
 static struct pmem *pmem_alloc(int fd, int flags)
@@ -213,6 +213,8 @@ void pmem_close(struct pmem *pm)
 		return;
 	if (pm->rw_base)
 		munmap(pm->rw_base, pm->rw_len);
+	if (pm->rec)
+		pmem_record_detach(pm);
 	close(pm->fd);
 	pthread_mutex_destroy(&pm->rw_lock);
 	pmem_badblocks_destroy(&pm->bb);

@@ -147,4 +147,55 @@ int pmem_badblock_list(const struct pmem *pm, uint64_t *offs, uint64_t *lens, in
 ssize_t pmem_read(struct pmem *pm, uint64_t off, void *buf, size_t len);
 ssize_t pmem_write(struct pmem *pm, uint64_t off, const void *buf, size_t len);
 
+/*
+ * Power-loss recording, for tests: single-threaded use only, and a backing
+ * being recorded loses the [signal-safe] property of its persistence calls.
+ *
+ * pmem_record_arm arms a recorder for the backing file @path; the next
+ * pmem_open of that file attaches it, and from then on the backing's
+ * pmem_flush, pmem_drain and pmem_memcpy/memset calls through windows made by
+ * pmem_map are modelled at cache-line (64-byte) granularity: a flush or a
+ * non-temporal store makes a snapshot of each line pending; a fence
+ * (pmem_drain, or the one inside pmem_persist and the _persist copies) makes
+ * the pending snapshots persistent; a line whose media contents differ from
+ * its last snapshot (or from its persisted contents) holds stores no flush has
+ * covered and is "in flight". Whatever the media held at the open is
+ * persistent. A crash image may tear a line written back at 8-byte words.
+ *
+ * @fn, if not NULL, is called at every fence just before it takes effect, with
+ * the number of fences before it: pmem_record_image called from @fn makes a
+ * crash image of that moment. Recording costs a copy of the media twice over.
+ */
+struct pmem_recorder;
+typedef void (*pmem_fence_fn)(struct pmem_recorder *rec, uint64_t fence, void *arg);
+
+struct pmem_record_stats {
+	uint64_t size;	    /* bytes of media recorded */
+	uint64_t fences;    /* fences so far */
+	uint64_t pending;   /* line snapshots since the last fence */
+	uint64_t in_flight; /* lines stored but not covered by a flush */
+	uint64_t unknown;   /* flushed lines outside any recorded window (ignored) */
+	bool attached;	    /* the backing is open */
+};
+
+int pmem_record_arm(const char *path, pmem_fence_fn fn, void *arg, struct pmem_recorder **out);
+/* Disarms or detaches, and frees. */
+void pmem_record_free(struct pmem_recorder *rec);
+void pmem_record_stats(const struct pmem_recorder *rec, struct pmem_record_stats *st);
+/* Which of the lines a power loss may or may not write back are in a crash image. */
+struct pmem_crash_pick {
+	uint64_t seed;	   /* of the random choices */
+	unsigned keep_pct; /* chance that each such line is written back (0: none, 100: all) */
+	unsigned tear_pct; /* chance that a line written back is torn: only a random subset
+			      of its 8-byte words, the unit x86 stores atomically */
+};
+
+/*
+ * pmem_record_image - what the media could hold after a power loss now: the
+ * persisted contents, then each pending snapshot (in order) and each in-flight
+ * line written back or not as @how says. @out holds stats.size bytes.
+ */
+int pmem_record_image(const struct pmem_recorder *rec, const struct pmem_crash_pick *how,
+		      void *out);
+
 #endif

@@ -36,6 +36,7 @@ struct pmem {
 	pthread_mutex_t rw_lock;
 	void *rw_base;
 	size_t rw_len;
+	struct pmem_recorder *rec; /* power-loss recorder, NULL unless a test armed one */
 };
 
 /* persist.c */
@@ -46,6 +47,13 @@ void pmem_flush_lines(enum pmem_flush_insn insn, const void *addr, size_t len);
 /* The two copy strategies, exposed so the benchmark can measure the crossover. */
 void pmem_copy_temporal(const struct pmem *pm, void *dst, const void *src, size_t len);
 void pmem_copy_nt(const struct pmem *pm, void *dst, const void *src, size_t len);
+
+/* record.c: hooks of the power-loss recorder; all but attach run only when pm->rec is set */
+int pmem_record_attach(struct pmem *pm, const struct stat *st);
+void pmem_record_detach(struct pmem *pm);
+void pmem_record_window(struct pmem_recorder *rec, void *addr, uint64_t off, size_t len);
+void pmem_record_flush(struct pmem_recorder *rec, const void *addr, size_t len);
+void pmem_record_fence(struct pmem_recorder *rec);
 
 /* badblock.c */
 void pmem_badblocks_init(struct pmem_badblocks *bb);

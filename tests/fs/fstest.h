@@ -113,7 +113,7 @@ static inline void write_inode(const char *pool, uint64_t ino, struct udaxfs_ino
 {
 	struct udaxfs_super sb = read_super(pool, 0);
 
-	di->crc = crc32c_skip(di, sizeof(*di), offsetof(struct udaxfs_inode, crc));
+	di->crc = udaxfs_inode_crc(di);
 	pool_rw(pool, true, inode_off(&sb, ino), di, sizeof(*di));
 }
 

@@ -9,11 +9,31 @@
 #include "fs/format.h"
 #include "fstest.h"
 
+/* crc32c one bit at a time, the definition itself. */
+static uint32_t crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t len)
+{
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc & 1) ? (crc >> 1) ^ 0x82f63b78u : crc >> 1;
+	}
+	return ~crc;
+}
+
 static void test_crc32c(void)
 {
+	static uint8_t buf[5000 + 2];
+
 	CHECK_EQ(crc32c(0, "123456789", 9), 0xe3069283);
 	CHECK_EQ(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xe3069283);
 	CHECK_EQ(crc32c(0, "", 0), 0);
+	/* every length and alignment through the interleaved streams and the tail */
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + (i >> 7));
+	for (size_t len = 0; len <= 5000; len++)
+		for (size_t off = 0; off < 3 && off + len <= sizeof(buf); off++)
+			CHECK_EQ(crc32c(7, buf + off, len), crc32c_bitwise(7, buf + off, len));
 }
 
 static void test_mkfs_args(void)
@@ -157,13 +177,13 @@ static void test_corrupt_metadata(const char *pool)
 	write_inode(pool, st.ino, &saved);
 
 	/* a flipped bit in the inode: its checksum catches it */
-	flip_byte(pool, inode_off(&sb, st.ino) + offsetof(struct udaxfs_inode, size));
+	flip_byte(pool, inode_off(&sb, st.ino) + offsetof(struct udaxfs_inode, uid));
 	fs = fstest_mount(pool);
 	CHECK_ERR(udax_stat(fs, "/victim", &st), EUCLEAN);
 	CHECK(strstr(test_errormsg(), "checksum"));
 	CHECK_OK(udax_unmount(fs));
 	CHECK(fsck_count(pool, 0) >= 1);
-	flip_byte(pool, inode_off(&sb, st.ino) + offsetof(struct udaxfs_inode, size));
+	flip_byte(pool, inode_off(&sb, st.ino) + offsetof(struct udaxfs_inode, uid));
 
 	/* a corrupt directory block */
 	di = read_inode(pool, UDAXFS_ROOT_INO);

@@ -96,7 +96,7 @@ static void reseal(uint8_t *img, uint64_t blk, uint64_t off)
 	} else if (blk >= sb.itable_start && blk < sb.itable_start + sb.itable_blocks) {
 		struct udaxfs_inode *di = (void *)(b + off / 256 * 256);
 
-		di->crc = crc32c_skip(di, sizeof(*di), offsetof(struct udaxfs_inode, crc));
+		di->crc = udaxfs_inode_crc(di);
 	} else if (magic == UDAXFS_DIRB_MAGIC || magic == UDAXFS_EXTB_MAGIC) {
 		((uint32_t *)b)[1] = 0;
 		((uint32_t *)b)[1] = crc32c_skip(b, UDAXFS_BLOCK, 4);

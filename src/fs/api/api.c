@@ -151,12 +151,10 @@ static int check_io(const struct udax_file *f, bool write, off_t off)
 static ssize_t file_read(struct udax_file *f, void *buf, size_t len, uint64_t off)
 {
 	struct dax_iocb iocb = {.host = f->node, .ops = &udaxfs_iomap_ops, .pos = off};
-	struct udax_stat st;
 	ssize_t ret;
 
 	pthread_rwlock_rdlock(udaxfs_node_lock(f->node));
-	ret = udaxfs_getattr(f->node, &st);
-	iocb.i_size = st.size;
+	ret = udaxfs_size(f->node, &iocb.i_size);
 	if (!ret)
 		ret = dax_iomap_rw(&iocb, buf, len);
 	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
@@ -168,15 +166,14 @@ static ssize_t file_write(struct udax_file *f, const void *buf, size_t len, uint
 			  bool append, uint64_t *end)
 {
 	struct dax_iocb iocb = {.host = f->node, .ops = &udaxfs_iomap_ops, .write = true};
-	struct udax_stat st = {0};
-	uint64_t old_size;
+	uint64_t old_size, size = 0;
 	ssize_t ret = 0;
 	int err;
 
 	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
 	if (append)
-		ret = udaxfs_getattr(f->node, &st);
-	iocb.pos = append ? st.size : off;
+		ret = udaxfs_size(f->node, &size);
+	iocb.pos = append ? size : off;
 	*end = iocb.pos;
 	if (!ret && iocb.pos >= UDAXFS_MAX_FILE_SIZE)
 		ret = udax_err(EFBIG, "write at %llu: past the maximum file size",
