@@ -93,6 +93,9 @@ static void pmem2_flush(const void *addr, size_t len)
 {
 	pmem2_persist(addr, len);
 }
+#define PMEM2_OP(fn) fn
+#else
+#define PMEM2_OP(fn) NULL
 #endif
 
 /* Best-of-rounds nanoseconds per persistent copy of @len bytes. */
@@ -166,21 +169,35 @@ static void print_header(void)
 	printf(" | udax/plain\n");
 }
 
-static void copy_table(void)
-{
-	static const size_t sizes[] = {64, 256, 4096, 64 * 1024, 2 * MiB};
+/* One benchmarked operation: a copy or a flush, by udax, by hand and by libpmem2. */
+enum impl { UDAX, PLAIN, PMEM2, NR_IMPLS };
 
-	printf("\nmemcpy-persist (latency per call, throughput; ratio = udax time / other time)\n");
+struct op_row {
+	copy_fn copy[NR_IMPLS];	  /* set for a copy */
+	flush_fn flush[NR_IMPLS]; /* set for a flush */
+};
+
+static double time_op(const struct op_row *op, enum impl who, size_t len)
+{
+	char *base = who == PMEM2 ? pmem2_base : udax_base;
+
+	return op->copy[who] ? time_copy(op->copy[who], base, len)
+			     : time_flush(op->flush[who], base, len);
+}
+
+static void op_table(const char *title, const struct op_row *op, const size_t *sizes, size_t n)
+{
+	printf("\n%s\n", title);
 	print_header();
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		double u = time_copy(udax_copy, udax_base, sizes[i]);
-		double p = time_copy(plain_copy, udax_base, sizes[i]);
+	for (size_t i = 0; i < n; i++) {
+		double u = time_op(op, UDAX, sizes[i]);
+		double p = time_op(op, PLAIN, sizes[i]);
 
 		print_size(sizes[i]);
 		print_cell(u, sizes[i]);
 		print_cell(p, sizes[i]);
 #ifdef HAVE_LIBPMEM2
-		double l = time_copy(pmem2_copy, pmem2_base, sizes[i]);
+		double l = time_op(op, PMEM2, sizes[i]);
 
 		print_cell(l, sizes[i]);
 		printf("  %5.2f", u / l);
@@ -189,27 +206,23 @@ static void copy_table(void)
 	}
 }
 
+static void copy_table(void)
+{
+	static const size_t sizes[] = {64, 256, 4096, 64 * 1024, 2 * MiB};
+	static const struct op_row copy = {.copy = {udax_copy, plain_copy, PMEM2_OP(pmem2_copy)}};
+
+	op_table("memcpy-persist (latency per call, throughput; ratio = udax time / other time)",
+		 &copy, sizes, sizeof(sizes) / sizeof(sizes[0]));
+}
+
 static void flush_table(void)
 {
 	static const size_t sizes[] = {4096, 2 * MiB};
+	static const struct op_row flush = {
+		.flush = {udax_flush, plain_flush, PMEM2_OP(pmem2_flush)}};
 
-	printf("\npersist (flush + fence) of freshly dirtied lines\n");
-	print_header();
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		double u = time_flush(udax_flush, udax_base, sizes[i]);
-		double p = time_flush(plain_flush, udax_base, sizes[i]);
-
-		print_size(sizes[i]);
-		print_cell(u, sizes[i]);
-		print_cell(p, sizes[i]);
-#ifdef HAVE_LIBPMEM2
-		double l = time_flush(pmem2_flush, pmem2_base, sizes[i]);
-
-		print_cell(l, sizes[i]);
-		printf("  %5.2f", u / l);
-#endif
-		printf("  %5.2f\n", u / p);
-	}
+	op_table("persist (flush + fence) of freshly dirtied lines", &flush, sizes,
+		 sizeof(sizes) / sizeof(sizes[0]));
 }
 
 /* The crossover between ordinary stores + clwb and non-temporal stores. */

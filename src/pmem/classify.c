@@ -17,13 +17,6 @@
 #include "common/err.h"
 #include "pmem/pmem_internal.h"
 
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC 0x80000
-#endif
-
 static int read_sysfs_str(const char *path, char *buf, size_t n)
 {
 	ssize_t got;

@@ -12,13 +12,6 @@
 #include "common/err.h"
 #include "pmem/pmem_internal.h"
 
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC 0x80000
-#endif
-
 /* The smallest unit a mapping of this backing can start or end at. */
 static uint64_t map_granule(const struct pmem *pm)
 {
