@@ -27,7 +27,8 @@ need() {
 preload=$shim
 if [ -n "${UDAX_SHIM_PRELOAD_FIRST:-}" ]; then
 	preload="$UDAX_SHIM_PRELOAD_FIRST:$shim"
-	export ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	# appended: the last occurrence of an option wins
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 fi
 # The pool lives on tmpfs too: on a disk-backed file every write pays an msync.
 work=$(mktemp -d /dev/shm/udax-pool.XXXXXX) || skip "no tmpfs at /dev/shm"
