@@ -203,6 +203,55 @@ int udax_fiemap(struct udax_file *file, struct udax_extent *ext, unsigned max);
  */
 int udax_fsck(const char *path, unsigned flags, char **report);
 
+/* ---------------------------------------------------------------------------
+ * Memory mappings (docs/vm.md): loads and stores straight to the media.
+ *
+ * Faults are served in user space from a SIGSEGV handler that libudax
+ * installs at the first mapping; the program's own SIGSEGV handlers, installed
+ * with sigaction() or signal() before or after, keep working for its own
+ * addresses. An access past end of file raises SIGBUS (BUS_ADRERR); a store
+ * to a read-only mapping raises SIGSEGV (SEGV_ACCERR). A mapping must not
+ * outlive every open file of its inode.
+ * ------------------------------------------------------------------------- */
+
+/*
+ * udax_mmap - as mmap(2) on @file: MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE,
+ * with MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE; prot PROT_READ/PROT_WRITE
+ * (no PROT_EXEC). Without MAP_FIXED the address is 2 MiB-aligned and congruent
+ * with @off modulo 2 MiB, so 2 MiB extents are mapped by PMDs.
+ * Errors: -EACCES (access mode), -EINVAL, -ENOMEM, -EOPNOTSUPP (MAP_SYNC, for now).
+ */
+int udax_mmap(struct udax_file *file, void *addr, size_t len, int prot, int flags, off_t off,
+	      void **out);
+/* munmap / mprotect / mremap of udax mappings; -EINVAL (-EFAULT for mremap) elsewhere. */
+int udax_munmap(void *addr, size_t len);
+int udax_mprotect(void *addr, size_t len, int prot);
+int udax_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr,
+		void **out);
+
+/* Fault counters ([0]: 4 KiB faults, [1]: 2 MiB faults), like the fs_dax tracepoints. */
+struct udax_fault_stats {
+	uint64_t faults[2];   /* attempts */
+	uint64_t mapped[2];   /* media mapped */
+	uint64_t fallback[2]; /* 2 MiB impossible, retried with 4 KiB */
+	uint64_t zero[2];     /* hole mapped to the zero page */
+	uint64_t alloc[2];    /* blocks allocated by a write fault */
+	uint64_t cow[2];      /* private copies */
+	uint64_t sigbus[2];   /* SIGBUS delivered */
+	uint64_t around_pages; /* pages mapped ahead of faults (whole extents) */
+	uint64_t segv;	       /* SIGSEGV delivered for denied access */
+};
+
+/* Counters of the mapping holding @addr, or of the whole process if @addr is NULL. */
+int udax_fault_stats(const void *addr, struct udax_fault_stats *st);
+
+struct udax_pmd_coverage {
+	uint64_t mapped;     /* bytes resident */
+	uint64_t pmd_mapped; /* of which mapped with 2 MiB pages (from /proc/self/smaps) */
+};
+
+int udax_pmd_coverage(const void *addr, size_t len, struct udax_pmd_coverage *cov);
+
 #ifdef __cplusplus
 }
 #endif

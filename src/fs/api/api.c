@@ -11,24 +11,8 @@
 
 #include "common/err.h"
 #include "dax/rw.h"
+#include "fs/api/api_internal.h"
 #include "fs/udaxfs.h"
-
-struct udax_fs {
-	struct udaxfs *fs;
-};
-
-struct udax_file {
-	struct udaxfs_node *node;
-	int flags;
-	bool is_dir;
-	pthread_mutex_t pos_lock; /* serializes read/write/lseek on pos */
-	uint64_t pos;
-};
-
-struct udax_dir {
-	struct udaxfs_node *node;
-	uint64_t pos;
-};
 
 int udax_mkfs(const char *path, uint64_t size, const struct udax_mkfs_opts *opts)
 {

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Memory mappings of udax files (udax.h, "Memory mappings"): the file API's
+ * side of the fault engine (src/vm, docs/vm.md).
+ *
+ * Each inode mapped in this process gets a mapping index in one
+ * process-local DAX arena, found by (node, inode number). The index
+ * describes only what this process's mappings show, so when an inode is
+ * mapped again after all its mappings are gone, its index starts empty (the
+ * node may meanwhile be another file's). A mapping uses the node of the file
+ * it was made from: it must not outlive every open file of its inode.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "common/err.h"
+#include "dax/entry_lock.h"
+#include "dax/index.h"
+#include "fs/api/api_internal.h"
+#include "fs/udaxfs.h"
+#include "vm/vm.h"
+
+#define ARENA_NODES   (1u << 17) /* 64 MiB of index, reserved, touched as used */
+#define ARENA_WAITERS 1024u
+
+struct mapped_inode {
+	struct udaxfs_node *node;
+	uint64_t ino;
+	struct dax_fault_file file;
+	struct mapped_inode *next;
+};
+
+static pthread_mutex_t inodes_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mapped_inode *inodes;
+static struct dax_arena *arena;
+
+static uint64_t node_size(void *host)
+{
+	struct udax_stat st;
+
+	return udaxfs_getattr(host, &st) ? 0 : st.size;
+}
+
+static int arena_init(void)
+{
+	size_t size = dax_arena_size(ARENA_NODES, ARENA_WAITERS);
+	void *mem;
+
+	if (arena)
+		return 0;
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (mem == MAP_FAILED)
+		return udax_err(errno, "mmap: index arena of %zu bytes: %m", size);
+	return dax_arena_format(mem, size, ARENA_WAITERS, &arena);
+}
+
+/* A new record for @node (inode @ino), with an empty index; NULL if no room. */
+static struct mapped_inode *inode_new(struct udaxfs_node *node, uint64_t ino)
+{
+	struct dax_mapping *m = dax_mapping_create(arena);
+	struct mapped_inode *mi = m ? malloc(sizeof(*mi)) : NULL;
+
+	if (!mi) {
+		if (m)
+			dax_mapping_destroy(arena, m);
+		return NULL;
+	}
+	*mi = (struct mapped_inode){.node = node,
+				    .ino = ino,
+				    .next = inodes,
+				    .file = {.arena = arena,
+					     .mapping = m,
+					     .host = node,
+					     .ops = &udaxfs_iomap_ops,
+					     .i_size = node_size}};
+	inodes = mi;
+	return mi;
+}
+
+/* The fault file of @f's inode; its index emptied if nothing maps it. */
+static int inode_file(struct udax_file *f, const struct dax_fault_file **out)
+{
+	struct mapped_inode *mi = NULL;
+	struct udax_stat st;
+	int ret = udaxfs_getattr(f->node, &st);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&inodes_lock);
+	ret = arena_init();
+	if (!ret) {
+		for (mi = inodes; mi && (mi->node != f->node || mi->ino != st.ino); mi = mi->next)
+			;
+		if (!mi)
+			mi = inode_new(f->node, st.ino);
+		if (!mi)
+			ret = udax_err(ENOMEM, "mmap: no room for another file's index");
+	}
+	if (!ret) {
+		if (!vm_mapping_is_mapped(mi->file.mapping))
+			dax_delete_range(arena, mi->file.mapping, 0, DAX_INDEX_LIMIT - 1);
+		*out = &mi->file;
+	}
+	pthread_mutex_unlock(&inodes_lock);
+	return ret;
+}
+
+static int check_access(const struct udax_file *f, int prot, int flags)
+{
+	int acc = f->flags & O_ACCMODE;
+
+	if (f->is_dir)
+		return udax_err(EACCES, "mmap: a directory");
+	if (acc == O_WRONLY)
+		return udax_err(EACCES, "mmap: file not open for reading");
+	if ((prot & PROT_WRITE) && (flags & MAP_TYPE) != MAP_PRIVATE && acc != O_RDWR)
+		return udax_err(EACCES,
+				"mmap: shared writable mapping of a file not open read-write");
+	return 0;
+}
+
+int udax_mmap(struct udax_file *f, void *addr, size_t len, int prot, int flags, off_t off,
+	      void **out)
+{
+	const struct dax_fault_file *file;
+	int ret;
+
+	if (!f || !out)
+		return udax_err(EFAULT, "mmap: NULL argument");
+	if (off < 0)
+		return udax_err(EINVAL, "mmap: negative offset");
+	ret = check_access(f, prot, flags);
+	if (!ret)
+		ret = inode_file(f, &file);
+	return ret ? ret : vm_mmap(file, addr, len, prot, flags, (uint64_t)off, out);
+}
+
+int udax_munmap(void *addr, size_t len)
+{
+	return vm_munmap(addr, len);
+}
+
+int udax_mprotect(void *addr, size_t len, int prot)
+{
+	return vm_mprotect(addr, len, prot);
+}
+
+int udax_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr, void **out)
+{
+	if (!out)
+		return udax_err(EFAULT, "mremap: NULL argument");
+	return vm_mremap(old, old_len, new_len, flags, new_addr, out);
+}
+
+int udax_fault_stats(const void *addr, struct udax_fault_stats *st)
+{
+	struct vm_fault_stats vs;
+	int ret;
+
+	if (!st)
+		return udax_err(EFAULT, "fault stats: NULL argument");
+	ret = vm_fault_stats(addr, &vs);
+	if (ret)
+		return ret;
+	for (int o = 0; o < VM_NR_ORDERS; o++) {
+		st->faults[o] = vs.faults[o];
+		st->mapped[o] = vs.events[o][VM_FAULT_MAPPED];
+		st->fallback[o] = vs.events[o][VM_FAULT_FALLBACK];
+		st->zero[o] = vs.events[o][VM_FAULT_ZERO];
+		st->alloc[o] = vs.events[o][VM_FAULT_ALLOC];
+		st->cow[o] = vs.events[o][VM_FAULT_COW];
+		st->sigbus[o] = vs.events[o][VM_FAULT_SIGBUS];
+	}
+	st->around_pages = vs.around_pages;
+	st->segv = vs.segv;
+	return 0;
+}
+
+int udax_pmd_coverage(const void *addr, size_t len, struct udax_pmd_coverage *cov)
+{
+	struct vm_pmd_coverage vc;
+	int ret;
+
+	if (!cov)
+		return udax_err(EFAULT, "pmd coverage: NULL argument");
+	ret = vm_pmd_coverage(addr, len, &vc);
+	if (!ret) {
+		cov->mapped = vc.mapped;
+		cov->pmd_mapped = vc.pmd_mapped;
+	}
+	return ret;
+}

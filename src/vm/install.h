@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* VA reservations and what the fault core installs in them (install.c). */
+#ifndef UDAX_VM_INSTALL_H
+#define UDAX_VM_INSTALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vm/vma.h"
+
+/* The operations the fault core calls; the vma cookie is a pinned struct vm_vma. */
+extern const struct dax_vm_ops vm_dax_ops;
+
+/* Creates the shared zero memfd (2 MiB, sealed against writes) once. */
+int vm_zero_init(void);
+
+/*
+ * A PROT_NONE reservation of @len bytes, 2 MiB-aligned and congruent with
+ * @off modulo 2 MiB; at @hint if that is free and congruent.
+ */
+int vm_reserve(uint64_t len, uint64_t off, uintptr_t hint, uintptr_t *addrp);
+/* The same at exactly @addr (@noreplace: -EEXIST if something is there). */
+int vm_reserve_fixed(uintptr_t addr, uint64_t len, bool noreplace);
+/* [signal-safe] [addr, +len) becomes reservation again (nothing else is updated). */
+int vm_reserve_again(uintptr_t addr, uint64_t len);
+
+/*
+ * [signal-safe] Calls @fn on each run of [addr, +len) in @v whose pages have
+ * no private copy (the whole range for shared mappings); @delta is the run's
+ * distance from @addr. Stops at the first error and returns it.
+ */
+typedef int (*vm_run_fn)(const struct vm_vma *v, uintptr_t addr, uint64_t len, uint64_t delta,
+			 void *arg);
+int vm_for_each_uncopied(const struct vm_vma *v, uintptr_t addr, uint64_t len, vm_run_fn fn,
+			 void *arg);
+
+/*
+ * [signal-safe] A vm_run_fn: the run stops showing media (its page
+ * references are dropped) and becomes reservation: the next access faults.
+ */
+int vm_reset_run(const struct vm_vma *v, uintptr_t addr, uint64_t len, uint64_t delta, void *arg);
+/* [signal-safe] Drops what [addr, +len) of @v shows from the shown table (and its references). */
+void vm_release_pages(const struct vm_vma *v, uintptr_t addr, uint64_t len);
+/* [signal-safe] The faulting page cannot show what the table says: forget it. */
+void vm_forget_faulting_page(const struct vm_vma *v, uintptr_t addr, bool write);
+
+#endif
