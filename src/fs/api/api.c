@@ -10,9 +10,13 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "dax/index.h"
 #include "dax/rw.h"
 #include "fs/api/api_internal.h"
 #include "fs/udaxfs.h"
+
+#define PAGE	  4096ull
+#define LAST_PAGE (DAX_INDEX_LIMIT - 1)
 
 int udax_mkfs(const char *path, uint64_t size, const struct udax_mkfs_opts *opts)
 {
@@ -145,11 +149,27 @@ static ssize_t file_read(struct udax_file *f, void *buf, size_t len, uint64_t of
 	return ret;
 }
 
+/*
+ * After a write to [start, end) of a mapped file: if it allocated blocks, the
+ * mappings that showed those holes as the zero window must fault again
+ * (invalidate_inode_pages2_range in dax_iomap_iter).
+ */
+static void note_allocation(struct udax_file *f, const struct udax_stat *before, uint64_t start,
+			    uint64_t end)
+{
+	struct udax_stat after;
+
+	if (!udaxfs_getattr(f->node, &after) && after.blocks != before->blocks)
+		api_blocks_allocated(f, start / PAGE, (end - 1) / PAGE);
+}
+
 /* Writes at @off, or at the end of file if @append; *end is where it stopped. */
 static ssize_t file_write(struct udax_file *f, const void *buf, size_t len, uint64_t off,
 			  bool append, uint64_t *end)
 {
 	struct dax_iocb iocb = {.host = f->node, .ops = &udaxfs_iomap_ops, .write = true};
+	struct udax_stat before;
+	bool mapped = false;
 	uint64_t old_size, size = 0;
 	ssize_t ret = 0;
 	int err;
@@ -166,8 +186,12 @@ static ssize_t file_write(struct udax_file *f, const void *buf, size_t len, uint
 		len = (size_t)(UDAXFS_MAX_FILE_SIZE - iocb.pos);
 	if (!ret)
 		ret = udaxfs_write_prepare(f->node, iocb.pos + len, &old_size);
+	if (!ret && (mapped = api_is_mapped(f)))
+		ret = udaxfs_getattr(f->node, &before);
 	if (!ret) {
 		ret = dax_iomap_rw(&iocb, (void *)buf, len);
+		if (mapped && ret > 0)
+			note_allocation(f, &before, *end, iocb.pos);
 		if (ret < (ssize_t)len) {
 			err = udaxfs_write_short(f->node, old_size, iocb.pos);
 			ret = ret < 0 ? ret : err ? err : ret;
@@ -270,9 +294,25 @@ int udax_ftruncate(struct udax_file *f, off_t size)
 		return udax_err(EINVAL, "ftruncate: %s",
 				size < 0 ? "negative size" : "not a file open for writing");
 	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	/* as truncate_pagecache: pages from the new end, rounded up, go */
+	api_break_layout(f, ((uint64_t)size + PAGE - 1) / PAGE, LAST_PAGE);
 	ret = udaxfs_truncate(f->node, (uint64_t)size);
 	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
 	return ret;
+}
+
+/*
+ * The last page whose blocks a fallocate may free, move or replace: the
+ * range's last page, or every page after @off for the modes that shift data.
+ * Allocating modes are included too: the pages they fill are holes that a
+ * mapping may show as the zero window.
+ */
+static uint64_t fallocate_last_page(int mode, off_t off, off_t len)
+{
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) ||
+	    len > INT64_MAX - off)
+		return LAST_PAGE;
+	return ((uint64_t)off + (uint64_t)len - 1) / PAGE;
 }
 
 int udax_fallocate(struct udax_file *f, int mode, off_t off, off_t len)
@@ -284,6 +324,8 @@ int udax_fallocate(struct udax_file *f, int mode, off_t off, off_t len)
 	if (f->is_dir)
 		return udax_err(EISDIR, "fallocate: is a directory");
 	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	if (off >= 0 && len > 0)
+		api_break_layout(f, (uint64_t)off / PAGE, fallocate_last_page(mode, off, len));
 	ret = udaxfs_fallocate(f->node, mode, (uint64_t)off, (uint64_t)len);
 	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
 	return ret;

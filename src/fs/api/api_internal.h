@@ -27,4 +27,15 @@ struct udax_dir {
 	uint64_t pos;
 };
 
+/* File pages [first, last] are about to lose or move their blocks: every
+ * mapping in this process stops showing them and their index entries go. */
+void api_break_layout(struct udax_file *f, uint64_t first, uint64_t last);
+
+/* File pages [first, last] just got blocks: mappings showing them as holes
+ * (the zero window) fault again and see the data. */
+void api_blocks_allocated(struct udax_file *f, uint64_t first, uint64_t last);
+
+/* Some mapping in this process shows @f's inode. */
+bool api_is_mapped(struct udax_file *f);
+
 #endif

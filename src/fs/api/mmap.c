@@ -76,7 +76,17 @@ static struct mapped_inode *inode_new(struct udaxfs_node *node, uint64_t ino)
 					     .host = node,
 					     .ops = &udaxfs_iomap_ops,
 					     .i_size = node_size}};
-	inodes = mi;
+	__atomic_store_n(&inodes, mi, __ATOMIC_RELEASE); /* read unlocked by mapped_inode() */
+	return mi;
+}
+
+/* The record of inode @ino opened as @node, or NULL. Caller holds inodes_lock. */
+static struct mapped_inode *inode_lookup(struct udaxfs_node *node, uint64_t ino)
+{
+	struct mapped_inode *mi;
+
+	for (mi = inodes; mi && (mi->node != node || mi->ino != ino); mi = mi->next)
+		;
 	return mi;
 }
 
@@ -92,8 +102,7 @@ static int inode_file(struct udax_file *f, const struct dax_fault_file **out)
 	pthread_mutex_lock(&inodes_lock);
 	ret = arena_init();
 	if (!ret) {
-		for (mi = inodes; mi && (mi->node != f->node || mi->ino != st.ino); mi = mi->next)
-			;
+		mi = inode_lookup(f->node, st.ino);
 		if (!mi)
 			mi = inode_new(f->node, st.ino);
 		if (!mi)
@@ -106,6 +115,49 @@ static int inode_file(struct udax_file *f, const struct dax_fault_file **out)
 	}
 	pthread_mutex_unlock(&inodes_lock);
 	return ret;
+}
+
+/*
+ * Layout changes against live mappings. The callers hold @f's node lock for
+ * writing (no other write, truncate or fallocate runs on the file) and call
+ * before blocks are freed or moved, or after blocks were allocated. Faults
+ * that race with the change are not excluded yet: that is the layout-breaking
+ * protocol (stop faults, unmap, wait for busy pages) still to come.
+ */
+static struct mapped_inode *mapped_inode(struct udax_file *f)
+{
+	struct mapped_inode *mi;
+	struct udax_stat st;
+
+	if (!__atomic_load_n(&inodes, __ATOMIC_ACQUIRE) || udaxfs_getattr(f->node, &st))
+		return NULL;
+	pthread_mutex_lock(&inodes_lock);
+	mi = inode_lookup(f->node, st.ino);
+	pthread_mutex_unlock(&inodes_lock);
+	return mi && vm_mapping_is_mapped(mi->file.mapping) ? mi : NULL;
+}
+
+void api_break_layout(struct udax_file *f, uint64_t first, uint64_t last)
+{
+	struct mapped_inode *mi = mapped_inode(f);
+
+	if (!mi)
+		return;
+	vm_unmap_mapping_range(mi->file.mapping, first, last - first + 1);
+	dax_delete_range(arena, mi->file.mapping, first, last);
+}
+
+bool api_is_mapped(struct udax_file *f)
+{
+	return mapped_inode(f) != NULL;
+}
+
+void api_blocks_allocated(struct udax_file *f, uint64_t first, uint64_t last)
+{
+	struct mapped_inode *mi = mapped_inode(f);
+
+	if (mi)
+		vm_invalidate_range(&mi->file, first, last - first + 1);
 }
 
 static int check_access(const struct udax_file *f, int prot, int flags)
