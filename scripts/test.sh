@@ -3,6 +3,7 @@
 #   release  - every test
 #   asan     - every test under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan     - the tests labelled "concurrency" under ThreadSanitizer
+# then runs the README's main-job command (scripts/demo.sh) as one more check.
 # Ends with one line "N passed, N failed, N skipped" over all three runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +31,16 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 run release ""
 run asan address
 run tsan thread -L concurrency
+# the README's main-job command must keep working
+echo "=== demo ==="
+mkdir -p build
+if bash scripts/demo.sh >build/demo.log 2>&1; then
+	echo "demo: passed"
+	total_pass=$((total_pass + 1))
+else
+	tail -30 build/demo.log
+	echo "demo: FAILED (build/demo.log)"
+	total_fail=$((total_fail + 1))
+fi
 echo "tests: ${total_pass} passed, ${total_fail} failed, ${total_skip} skipped"
 [ "$total_fail" -eq 0 ] && [ "$total_pass" -gt 0 ]
