@@ -38,10 +38,18 @@ static void pattern(char *buf, size_t len, unsigned seed)
 		buf[i] = (char)(i * 7 + seed);
 }
 
+static char path[128];
+
+/* at exit, also after a failed check: the pool is 128 MiB of /dev/shm */
+static void remove_pool(void)
+{
+	unlink(path);
+}
+
 int main(void)
 {
 	struct sigaction act = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO};
-	char path[128], *buf = malloc(8 * MiB), *chk = malloc(8 * MiB), *p;
+	char *buf = malloc(8 * MiB), *chk = malloc(8 * MiB), *p;
 	char *volatile q; /* changed between sigsetjmp and the jump */
 	struct udax_fault_stats st;
 	struct udax_pmd_coverage cov;
@@ -51,6 +59,7 @@ int main(void)
 
 	test_watchdog(30);
 	snprintf(path, sizeof(path), "/dev/shm/udax-vm-api.%d", getpid());
+	atexit(remove_pool);
 	CHECK_OK(udax_mkfs(path, 128 * MiB, NULL));
 	CHECK_OK(udax_mount(path, 0, &fs));
 	CHECK_OK(udax_open(fs, "/a", O_CREAT | O_RDWR, 0644, &f));
@@ -122,7 +131,6 @@ int main(void)
 	CHECK_OK(udax_close(f));
 	CHECK_OK(udax_close(g));
 	CHECK_OK(udax_unmount(fs));
-	unlink(path);
 	free(buf);
 	free(chk);
 	printf("ok\n");
