@@ -309,8 +309,7 @@ int udax_ftruncate(struct udax_file *f, off_t size)
  */
 static uint64_t fallocate_last_page(int mode, off_t off, off_t len)
 {
-	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) ||
-	    len > INT64_MAX - off)
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) || len > INT64_MAX - off)
 		return LAST_PAGE;
 	return ((uint64_t)off + (uint64_t)len - 1) / PAGE;
 }
