@@ -58,7 +58,7 @@ struct ufile *fd_get(int fd)
 	pthread_rwlock_rdlock(&table_lock);
 	uf = atomic_load(&fd_table[fd]);
 	if (uf)
-		atomic_fetch_add(&uf->refs, 1);
+		ufile_get(uf);
 	pthread_rwlock_unlock(&table_lock);
 	return uf;
 }
@@ -69,7 +69,7 @@ static struct ufile *set_entry(int fd, struct ufile *uf, bool cloexec)
 	struct ufile *old = atomic_load(&fd_table[fd]);
 
 	if (uf)
-		atomic_fetch_add(&uf->refs, 1);
+		ufile_get(uf);
 	fd_cloexec[fd] = cloexec;
 	atomic_store(&fd_table[fd], uf);
 	return old;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Descriptor calls: open, close, the read/write family, lseek, truncate,
- * fallocate, sync, dup, fcntl, flock, ioctl(FS_IOC_FIEMAP), copy_file_range
- * and mmap. Each one tests its descriptor with fd_is_udax() and otherwise
+ * fallocate, sync, dup, fcntl, flock, ioctl(FS_IOC_FIEMAP) and
+ * copy_file_range. Each one tests its descriptor with fd_is_udax() and otherwise
  * calls libc's definition.
  */
 #include <fcntl.h>
@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "posix/shim.h"
@@ -694,25 +693,3 @@ SHIM_API ssize_t copy_file_range(int in, off64_t *off_in, int out, off64_t *off_
 	free(buf);
 	return (ssize_t)done;
 }
-
-/* ---- mmap ------------------------------------------------------------------ */
-
-/*
- * Mapping udax files needs the user-space fault engine, which is not part of
- * the shim yet: mmap of a udax descriptor fails with ENODEV. No udax mapping
- * can therefore exist, and munmap/msync/mremap/mprotect/madvise are libc's.
- */
-SHIM_API void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	static atomic_bool warned;
-
-	if ((flags & MAP_ANONYMOUS) || !fd_is_udax(fd))
-		return REAL(mmap)(addr, len, prot, flags, fd, off);
-	if (!atomic_exchange(&warned, true))
-		shim_warn("mmap of udax files is not supported yet; mmap fails with ENODEV");
-	errno = ENODEV;
-	return MAP_FAILED;
-}
-
-SHIM_API void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-	__attribute__((alias("mmap")));

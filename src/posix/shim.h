@@ -120,6 +120,10 @@ static inline bool fd_is_udax(int fd)
 }
 
 struct ufile *ufile_new(struct udax_file *file, int flags, const char *path);
+static inline void ufile_get(struct ufile *uf)
+{
+	atomic_fetch_add(&uf->refs, 1);
+}
 struct ufile *fd_get(int fd); /* a reference, or NULL */
 void ufile_put(struct ufile *uf);
 /* fd_install - reserve a descriptor (>= @min) for @uf, taking a reference. */
