@@ -132,6 +132,14 @@ static int lock_pool(struct pmem *pm)
 	return udax_err(errno, "%s: flock: %s", pmem_path(pm), strerror(errno));
 }
 
+static int check_pool_size(const char *path, uint64_t bytes)
+{
+	if (bytes >= MIN_POOL_BLOCKS * (uint64_t)UDAXFS_BLOCK)
+		return 0;
+	return udax_err(EINVAL, "%s: %llu bytes is too small for udaxfs (minimum %u)", path,
+			(unsigned long long)bytes, MIN_POOL_BLOCKS * UDAXFS_BLOCK);
+}
+
 /* Opens, locks and maps a pool; the caller reads the superblock. */
 static int pool_open(const char *path, int flags, uint64_t create_size, struct udaxfs **out)
 {
@@ -148,11 +156,9 @@ static int pool_open(const char *path, int flags, uint64_t create_size, struct u
 	if (ret)
 		goto close;
 	fs->size = pmem_get_info(fs->pm)->size & ~(uint64_t)(PMEM_PAGE_SIZE - 1);
-	if (fs->size < MIN_POOL_BLOCKS * (uint64_t)UDAXFS_BLOCK) {
-		ret = udax_err(EINVAL, "%s: %llu bytes is too small for udaxfs (minimum %u)", path,
-			       (unsigned long long)fs->size, MIN_POOL_BLOCKS * UDAXFS_BLOCK);
+	ret = check_pool_size(path, fs->size);
+	if (ret)
 		goto close;
-	}
 	ret = pmem_map(fs->pm, 0, fs->size, PROT_READ | PROT_WRITE, &addr);
 	if (ret)
 		goto close;
@@ -245,10 +251,10 @@ static int mkfs_write_metadata(struct udaxfs *fs)
 /* Lays out @sb for @nblocks; refuses sizes that cannot hold the inodes and one PMD of data. */
 static int mkfs_plan(const char *path, uint64_t nblocks, uint64_t ninodes, struct udaxfs_super *sb)
 {
-	if (nblocks < MIN_POOL_BLOCKS)
-		return udax_err(EINVAL, "%s: %llu bytes is too small for udaxfs (minimum %u)", path,
-				(unsigned long long)nblocks * UDAXFS_BLOCK,
-				MIN_POOL_BLOCKS * UDAXFS_BLOCK);
+	int ret = check_pool_size(path, nblocks * UDAXFS_BLOCK);
+
+	if (ret)
+		return ret;
 	if (!ninodes) {
 		ninodes = nblocks * UDAXFS_BLOCK / BYTES_PER_INODE;
 		if (ninodes > DEFAULT_INODES_MAX)
