@@ -219,7 +219,18 @@ int udax_fsck(const char *path, unsigned flags, char **report);
  * with MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE; prot PROT_READ/PROT_WRITE
  * (no PROT_EXEC). Without MAP_FIXED the address is 2 MiB-aligned and congruent
  * with @off modulo 2 MiB, so 2 MiB extents are mapped by PMDs.
- * Errors: -EACCES (access mode), -EINVAL, -ENOMEM, -EOPNOTSUPP (MAP_SYNC, for now).
+ * MAP_SHARED_VALIDATE|MAP_SYNC: every block a store can reach is reachable
+ * after a crash once the store is flushed (udax_persist, or the CPU's own
+ * cache flush on real pmem), with no msync or fsync; granted only where
+ * flushed stores persist (pmem, device-DAX, or a pool opened with
+ * UDAX_FORCE_FLUSH=1 for tests), else -EOPNOTSUPP, as the kernel does.
+ * With plain MAP_SHARED, MAP_SYNC is ignored; with MAP_SHARED_VALIDATE,
+ * unknown flags give -EOPNOTSUPP.
+ * Durability of other stores through a mapping: udax_fsync, udax_fdatasync or
+ * udax_msync(MS_SYNC) flush what stores may have changed since the last one,
+ * tracked per 2 MiB block of the file (the first store into an unmapped
+ * extent counts for all of it; docs/durability.md).
+ * Errors: -EACCES (access mode), -EINVAL, -ENOMEM, -EOPNOTSUPP.
  */
 int udax_mmap(struct udax_file *file, void *addr, size_t len, int prot, int flags, off_t off,
 	      void **out);
@@ -228,6 +239,18 @@ int udax_munmap(void *addr, size_t len);
 int udax_mprotect(void *addr, size_t len, int prot);
 int udax_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr,
 		void **out);
+/*
+ * udax_msync - msync(2): MS_SYNC writes back what stores dirtied in the file
+ * range each shared mapping in [addr, +len) shows; MS_ASYNC and MS_INVALIDATE
+ * need nothing (as on Linux). Errors: -EINVAL (flags, unaligned @addr),
+ * -ENOMEM (part of the range is not a udax mapping; the rest is synced).
+ */
+int udax_msync(void *addr, size_t len, int flags);
+/*
+ * udax_persist - flush [addr, +len) of udax mappings to the media and wait
+ * (pmem_persist for mapped stores). Addresses that show no media are skipped.
+ */
+void udax_persist(const void *addr, size_t len);
 
 /* Fault counters ([0]: 4 KiB faults, [1]: 2 MiB faults), like the fs_dax tracepoints. */
 struct udax_fault_stats {

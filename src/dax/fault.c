@@ -20,6 +20,14 @@
  * is deadlock-free, and begin-first lets the fast path reuse one iomap for
  * every entry of the extent.
  *
+ * Synchronous faults (MAP_SYNC; dax_fault_is_synchronous and
+ * dax_finish_sync_fault): a write fault whose extent iomap reports
+ * IOMAP_F_DIRTY fills the entry clean and maps nothing; after iomap_end the
+ * file's fsync_range makes the metadata durable, and only then is the entry
+ * locked again, marked dirty and mapped writable. A crash in between loses
+ * nothing the application could have stored. Fault-around does not run for
+ * such a fault: it would map blocks writable before their commit.
+ *
  * Write-protecting clean pages (udax only): a read fault maps media
  * read-only so that the first write faults and marks the entry dirty for
  * fsync, as the kernel does, except in a shared writable mapping of media
@@ -55,6 +63,9 @@ struct fault_ctx {
 	struct iomap map;
 	unsigned flags; /* IOMAP_* passed to begin/end */
 	bool write_on_read;
+	bool sync;	   /* MAP_SYNC write over IOMAP_F_DIRTY metadata */
+	uint64_t sync_pfn; /* the media page the sync fault's unit starts at */
+	uint64_t fault_block; /* index of the 2 MiB block that faulted, >> DAX_PMD_ORDER */
 	uint64_t max_pgoff;
 };
 
@@ -112,6 +123,7 @@ static int iter_begin(struct fault_ctx *c, uint64_t pos, uint64_t len)
 		f->ops->iomap_end(f->host, pos, len, 0, c->flags, &c->map);
 		return -EIO;
 	}
+	c->sync = c->vmf->sync && (c->flags & IOMAP_WRITE) && (c->map.flags & IOMAP_F_DIRTY);
 	return 0;
 }
 
@@ -141,6 +153,8 @@ static bool is_hole(const struct iomap *map)
 /* True if the MAPPED extent c->map is to be mapped writable and its entries dirtied. */
 static bool map_writable(const struct fault_ctx *c)
 {
+	if (c->sync)
+		return false; /* writable only after the commit */
 	return (c->flags & IOMAP_WRITE) ||
 	       (c->write_on_read && pmem_get_info(c->map.pm)->method == PMEM_METHOD_NONE);
 }
@@ -255,6 +269,10 @@ static enum dax_fault_ret pmd_actor(struct fault_ctx *c, uint64_t index, dax_ent
 		return DAX_FAULT_FALLBACK; /* media not 2 MiB-aligned */
 	pfn = media_of(map, index) >> DAX_PAGE_SHIFT;
 	*ep = fill_entry(c, index, DAX_PMD_ORDER, *ep, true, &pfn);
+	if (c->sync) {
+		c->sync_pfn = pfn;
+		return DAX_FAULT_NEEDDSYNC;
+	}
 	if (c->vmf->vm->insert_pfn(c->vmf->vma, addr, map->pm, pfn << DAX_PAGE_SHIFT, DAX_PMD_SIZE,
 				   map_writable(c)))
 		return DAX_FAULT_FALLBACK;
@@ -316,12 +334,16 @@ static enum dax_fault_ret pte_run(struct fault_ctx *c, uint64_t first, uint64_t 
 			if (i == 0)
 				first_pfn = pfn;
 		}
-		if (c->vmf->vm->insert_pfn(c->vmf->vma, index_addr(c->vmf, first), c->map.pm,
-					   first_pfn << DAX_PAGE_SHIFT, nr << DAX_PAGE_SHIFT,
-					   map_writable(c)))
+		if (c->sync) {
+			c->sync_pfn = first_pfn; /* a sync fault is one page, never around */
+			ret = DAX_FAULT_NEEDDSYNC;
+		} else if (c->vmf->vm->insert_pfn(c->vmf->vma, index_addr(c->vmf, first),
+						  c->map.pm, first_pfn << DAX_PAGE_SHIFT,
+						  nr << DAX_PAGE_SHIFT, map_writable(c))) {
 			ret = DAX_FAULT_SIGBUS;
-		else
+		} else {
 			note_mapped(c);
+		}
 	}
 	for (i = 0; i < locked; i++)
 		dax_unlock_entry(c->a, c->m, first + i, e[i]);
@@ -381,14 +403,18 @@ static bool around_pmd_ok(struct fault_ctx *c, uint64_t index, uint64_t hi)
  * Maps [lo, hi), a piece of one 2 MiB block of the MAPPED extent c->map.
  * False if the piece already shows it (what lies beyond was mapped by an
  * earlier fault: fault-around stops, so filling a file costs O(n), not
- * O(n^2)) or cannot be mapped.
+ * O(n^2)) or cannot be mapped. A write fault maps writable (and dirties)
+ * pages that showed nothing, and upgrades read-only ones only inside its own
+ * 2 MiB block: dirtiness is tracked per 2 MiB, so one store after an fsync
+ * (or after a read fault mapped the extent) dirties 2 MiB, not the extent.
  */
 static bool around_block(struct fault_ctx *c, uint64_t lo, uint64_t hi)
 {
 	struct dax_vm_fault *vmf = c->vmf;
+	bool own = (lo >> DAX_PMD_ORDER) == c->fault_block;
 
 	if (vmf->vm->is_shown(vmf->vma, index_addr(vmf, lo), media_of(&c->map, lo),
-			      (hi - lo) << DAX_PAGE_SHIFT, map_writable(c)))
+			      (hi - lo) << DAX_PAGE_SHIFT, vmf->write ? own : map_writable(c)))
 		return false;
 	if (around_pmd_ok(c, lo, hi) && pmd_unit(c, lo) == DAX_FAULT_NOPAGE) {
 		vmf->around_pages += PMD_PAGES;
@@ -412,6 +438,7 @@ static void fault_around(struct fault_ctx *c, uint64_t done, uint64_t nr)
 
 	if (!vmf->fault_around || c->map.type != IOMAP_MAPPED || (vmf->write && !vmf->shared))
 		return;
+	c->fault_block = done >> DAX_PMD_ORDER;
 	lo = max_u64(pages_up(c->map.offset), vmf->vm_pgoff);
 	hi = min_u64((c->map.offset + c->map.length) >> DAX_PAGE_SHIFT, vma_last_index(vmf));
 	hi = min_u64(hi, c->max_pgoff);
@@ -442,6 +469,45 @@ static void ctx_init(struct fault_ctx *c, struct dax_vm_fault *vmf, bool write)
 	c->max_pgoff = pages_up(f->i_size(f->host));
 }
 
+static uint64_t done_bytes(enum dax_fault_ret ret, uint64_t size)
+{
+	return ret == DAX_FAULT_NOPAGE || ret == DAX_FAULT_NEEDDSYNC ? size : 0;
+}
+
+/*
+ * dax_finish_sync_fault: the unit at @index (of @order) was filled clean by a
+ * MAP_SYNC write over IOMAP_F_DIRTY metadata. Commit, then
+ * dax_insert_pfn_mkwrite: if the entry still holds the block, it is marked
+ * dirty and mapped writable; if it changed meanwhile (truncated, punched),
+ * the access simply faults again.
+ */
+static enum dax_fault_ret finish_sync_fault(struct fault_ctx *c, uint64_t index,
+					    unsigned int order)
+{
+	const struct dax_fault_file *f = c->vmf->file;
+	uint64_t size = order ? DAX_PMD_SIZE : DAX_PAGE_SIZE, pfn;
+	enum dax_fault_ret ret = DAX_FAULT_NOPAGE;
+	dax_entry_t e;
+
+	if (!f->fsync_range || f->fsync_range(f->host, index << DAX_PAGE_SHIFT, size))
+		return DAX_FAULT_SIGBUS;
+	c->vmf->events |= DAX_EV_SYNC;
+	c->sync = false;
+	if (dax_lock_entry_at(c->a, c->m, index, &e))
+		return DAX_FAULT_NOPAGE;
+	pfn = is_normal(e) ? dax_to_pfn(e) + (index - dax_entry_start(index, e)) : 0;
+	if (pfn == c->sync_pfn && dax_entry_order(e) == order) {
+		dax_set_mark(c->a, c->m, index, DAX_DIRTY);
+		if (c->vmf->vm->insert_pfn(c->vmf->vma, index_addr(c->vmf, index), c->map.pm,
+					   pfn << DAX_PAGE_SHIFT, size, true))
+			ret = DAX_FAULT_SIGBUS;
+		else
+			note_mapped(c);
+	}
+	dax_unlock_entry(c->a, c->m, index, e);
+	return ret;
+}
+
 static enum dax_fault_ret pmd_fault(struct dax_vm_fault *vmf)
 {
 	uint64_t index = dax_fault_pgoff(vmf) & ~DAX_PMD_COLOUR, pos = index << DAX_PAGE_SHIFT;
@@ -458,8 +524,8 @@ static enum dax_fault_ret pmd_fault(struct dax_vm_fault *vmf)
 	ret = pmd_unit(&c, index);
 	if (ret == DAX_FAULT_NOPAGE)
 		fault_around(&c, index, PMD_PAGES);
-	iter_end(&c, pos, DAX_PMD_SIZE, ret == DAX_FAULT_NOPAGE ? DAX_PMD_SIZE : 0);
-	return ret;
+	iter_end(&c, pos, DAX_PMD_SIZE, done_bytes(ret, DAX_PMD_SIZE));
+	return ret == DAX_FAULT_NEEDDSYNC ? finish_sync_fault(&c, index, DAX_PMD_ORDER) : ret;
 }
 
 static enum dax_fault_ret pte_actor(struct fault_ctx *c, uint64_t index)
@@ -492,8 +558,8 @@ static enum dax_fault_ret pte_fault(struct dax_vm_fault *vmf)
 	ret = pte_actor(&c, index);
 	if (ret == DAX_FAULT_NOPAGE)
 		fault_around(&c, index, 1);
-	iter_end(&c, pos, DAX_PAGE_SIZE, ret == DAX_FAULT_NOPAGE ? DAX_PAGE_SIZE : 0);
-	return ret;
+	iter_end(&c, pos, DAX_PAGE_SIZE, done_bytes(ret, DAX_PAGE_SIZE));
+	return ret == DAX_FAULT_NEEDDSYNC ? finish_sync_fault(&c, index, 0) : ret;
 }
 
 enum dax_fault_ret dax_iomap_fault(struct dax_vm_fault *vmf, unsigned int order)

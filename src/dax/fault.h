@@ -42,6 +42,19 @@ struct dax_fault_file {
 	 * drop it).
 	 */
 	void (*page_ref)(void *host, uint64_t pfn, uint64_t nr, int delta);
+	/*
+	 * vfs_fsync_range for file bytes [pos, pos + len): write back the dirty
+	 * entries of the range and make the metadata that reaches them durable.
+	 * A MAP_SYNC write fault calls it when iomap reported IOMAP_F_DIRTY
+	 * (dax_finish_sync_fault). Called from the SIGSEGV handler with no entry
+	 * lock held. NULL: the provider never reports IOMAP_F_DIRTY.
+	 */
+	int (*fsync_range)(void *host, uint64_t pos, uint64_t len);
+	/* MAP_SYNC may be granted: the media persists CPU stores once flushed. */
+	bool map_sync;
+	/* The media and a mapping of all of it: flushes of mapped stores go through it. */
+	const struct pmem *pm;
+	const char *media;
 };
 
 /*
@@ -76,6 +89,7 @@ enum dax_fault_event {
 	DAX_EV_COW = 1 << 3,	  /* a private copy was made */
 	DAX_EV_FALLBACK = 1 << 4, /* a PMD fault fell back to PTEs */
 	DAX_EV_SIGBUS = 1 << 5,	  /* the fault failed: the application gets SIGBUS */
+	DAX_EV_SYNC = 1 << 6,	  /* metadata was committed before mapping (MAP_SYNC) */
 };
 
 /* struct vm_fault: one fault, filled by the vm layer. */
@@ -90,6 +104,7 @@ struct dax_vm_fault {
 	bool shared;		    /* MAP_SHARED (else private: writes copy) */
 	bool fault_around;	    /* map the rest of a mapped extent too */
 	bool write_on_read;	    /* shared writable: a read may map volatile media writable */
+	bool sync;		    /* MAP_SYNC: metadata durable before a page turns writable */
 	/* Results. */
 	unsigned events;       /* enum dax_fault_event bits */
 	uint64_t around_pages; /* pages mapped beyond the faulting unit */
@@ -101,6 +116,7 @@ enum dax_fault_ret {
 	DAX_FAULT_FALLBACK,   /* the PMD fault cannot be served: try order 0 */
 	DAX_FAULT_SIGBUS,     /* beyond EOF, I/O error, no mapping possible */
 	DAX_FAULT_OOM,	      /* index nodes exhausted */
+	DAX_FAULT_NEEDDSYNC,  /* internal: commit metadata, then map (never returned) */
 };
 
 /*

@@ -350,3 +350,9 @@ void udaxfs_sync(struct udaxfs_node *node)
 {
 	pmem_drain(node->fs->pm);
 }
+
+void udaxfs_media(struct udaxfs_node *node, struct pmem **pm, void **base)
+{
+	*pm = node->fs->pm;
+	*base = node->fs->base;
+}

@@ -56,6 +56,8 @@ int udaxfs_fiemap(struct udaxfs_node *node, struct udax_extent *ext, unsigned ma
 int udaxfs_statfs(struct udaxfs *fs, struct udax_statfs *st);
 /* Waits for earlier non-temporal stores and flushes to reach the media. */
 void udaxfs_sync(struct udaxfs_node *node);
+/* The media of @node's file system and its mapping of all of it. */
+void udaxfs_media(struct udaxfs_node *node, struct pmem **pm, void **base);
 
 #define UDAXFS_MAX_FILE_SIZE UDAX_FILE_SIZE_MAX
 

@@ -77,6 +77,7 @@ static enum dax_fault_ret fault_order(struct vm_vma *v, uintptr_t addr, bool wri
 		.shared = v->shared,
 		.fault_around = true,
 		.write_on_read = v->prot & PROT_WRITE,
+		.sync = v->obj->sync,
 	};
 	enum dax_fault_ret ret = dax_iomap_fault(&vmf, order);
 

@@ -277,6 +277,77 @@ void vm_unmap_mapping_range(struct dax_mapping *m, uint64_t index, uint64_t nr)
 	vma_rmap_walk(m, index, nr, reset_uncopied, NULL);
 }
 
+/* Write-protects the pages of [addr, +len) that @v shows writable, run by run. */
+static void wrprotect_shown(const struct vm_vma *v, uintptr_t addr, uint64_t len, void *arg)
+{
+	uint64_t first = index_of(v, addr), nr = len >> DAX_PAGE_SHIFT, i, run = 0;
+	_Atomic uint64_t *slot;
+
+	(void)arg;
+	if (!v->shared)
+		return; /* private windows are never writable */
+	for (i = 0; i <= nr; i++) {
+		slot = i < nr ? shown_slot(v, first + i) : NULL;
+		if (slot && (atomic_load(slot) & VM_SHOWN_WRITABLE)) {
+			run++;
+			continue;
+		}
+		if (run) {
+			uintptr_t start = addr + ((i - run) << DAX_PAGE_SHIFT);
+
+			syscall(SYS_mprotect, start, run << DAX_PAGE_SHIFT, PROT_READ);
+			for (uint64_t j = i - run; j < i; j++)
+				atomic_fetch_and(shown_slot(v, first + j), ~VM_SHOWN_WRITABLE);
+		}
+		run = 0;
+	}
+}
+
+void vm_wrprotect_mapping_range(struct dax_mapping *m, uint64_t index, uint64_t nr)
+{
+	vma_rmap_walk(m, index, nr, wrprotect_shown, NULL);
+}
+
+/* Flushes the media that [addr, +len) of the pinned @v shows, page by page. */
+static void persist_area(const struct vm_vma *v, uintptr_t addr, uintptr_t end)
+{
+	const struct dax_fault_file *f = &v->obj->file;
+	uintptr_t next;
+	_Atomic uint64_t *slot;
+	uint64_t s;
+
+	for (; addr < end; addr = next) {
+		next = (addr | (DAX_PAGE_SIZE - 1)) + 1;
+		next = next < end ? next : end;
+		slot = shown_slot(v, index_of(v, addr));
+		s = slot ? atomic_load(slot) & ~VM_SHOWN_WRITABLE : 0;
+		if (s && f->media)
+			pmem_flush(f->pm, f->media + ((s - 1) << DAX_PAGE_SHIFT) +
+						  addr % DAX_PAGE_SIZE,
+				   next - addr);
+	}
+}
+
+void vm_persist(const void *addr, size_t len)
+{
+	uintptr_t p = (uintptr_t)addr, end = p + len;
+	const struct pmem *pm = NULL;
+	struct vm_vma v;
+
+	while (p < end) {
+		if (!vma_get(p, &v)) {
+			p = (p | (DAX_PAGE_SIZE - 1)) + 1;
+			continue;
+		}
+		persist_area(&v, p, end < v.end ? end : v.end);
+		pm = v.obj->file.pm;
+		p = v.end;
+		vma_put(&v);
+	}
+	if (pm)
+		pmem_drain(pm);
+}
+
 static enum dax_scan_action drop_holes(void *arg, uint64_t index, dax_entry_t e)
 {
 	(void)arg;

@@ -114,12 +114,18 @@ static int publish(const struct vm_vma *v)
 	return a ? 0 : udax_err(ENOMEM, "udax mappings: all %d slots in use", VM_MAX_AREAS);
 }
 
-static int check_mmap_args(size_t len, int prot, int flags, uint64_t off)
+/*
+ * MAP_SYNC is checked only with MAP_SHARED_VALIDATE, and granted only where
+ * flushed CPU stores persist (dax_supported / daxdev_mapping_supported).
+ */
+static int check_mmap_args(const struct dax_fault_file *file, size_t len, int prot, int flags,
+			   uint64_t off)
 {
 	int type = flags & MAP_TYPE;
 
-	if (type == MAP_SHARED_VALIDATE && (flags & MAP_SYNC))
-		return udax_err(EOPNOTSUPP, "mmap: MAP_SYNC is not supported yet");
+	if (type == MAP_SHARED_VALIDATE && (flags & MAP_SYNC) && !file->map_sync)
+		return udax_err(EOPNOTSUPP,
+				"mmap: MAP_SYNC needs media that persists flushed CPU stores");
 	if (type == MAP_SHARED_VALIDATE && (flags & ~(VM_MAP_FLAGS | MAP_SYNC)))
 		return udax_err(EOPNOTSUPP, "mmap: unknown flags 0x%x", flags);
 	if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
@@ -173,7 +179,7 @@ int vm_mmap(const struct dax_fault_file *file, void *hint, size_t len, int prot,
 	bool shared = (flags & MAP_TYPE) != MAP_PRIVATE;
 	struct vm_vma v = {.prot = prot, .shared = shared, .pgoff = off >> DAX_PAGE_SHIFT};
 	uintptr_t addr;
-	int ret = check_mmap_args(len, prot, flags, off);
+	int ret = check_mmap_args(file, len, prot, flags, off);
 
 	if (!ret)
 		ret = vm_install_handler();
@@ -183,6 +189,7 @@ int vm_mmap(const struct dax_fault_file *file, void *hint, size_t len, int prot,
 	v.obj = vm_object_new(file, v.pgoff, len >> DAX_PAGE_SHIFT, !shared);
 	if (!v.obj)
 		return udax_err(ENOMEM, "mmap: no memory");
+	v.obj->sync = (flags & MAP_TYPE) == MAP_SHARED_VALIDATE && (flags & MAP_SYNC);
 	ret = place(hint, len, flags, off, &addr);
 	if (!ret) {
 		v.start = addr;
@@ -292,6 +299,7 @@ static int move_area(const struct vm_vma *v, uintptr_t old, uint64_t old_len, ui
 	if (!nv.obj)
 		return udax_err(ENOMEM, "mremap: no memory");
 	copy_counters(nv.obj, v->obj);
+	nv.obj->sync = v->obj->sync;
 	vm_object_get(v->obj); /* @v stays readable while its slot goes */
 	ret = carve_range(old, old + old_len, -1, &hit, 0, &n);
 	if (!ret && !v->shared)
@@ -343,4 +351,41 @@ int vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_ad
 	if (!ret)
 		*addrp = (void *)n;
 	return ret;
+}
+
+/* Syncs the file range [p, end) of the pinned @v shows. */
+static int msync_area(const struct vm_vma *v, uintptr_t p, uintptr_t end)
+{
+	const struct dax_fault_file *f = &v->obj->file;
+
+	if (!v->shared || !f->fsync_range)
+		return 0;
+	return f->fsync_range(f->host, pgoff_at(v, p) << DAX_PAGE_SHIFT, end - p);
+}
+
+int vm_msync(void *addr, size_t len, int flags)
+{
+	uintptr_t p = (uintptr_t)addr, end;
+	bool hole = false;
+	struct vm_vma v;
+	int ret = 0;
+
+	if (p % DAX_PAGE_SIZE || flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE) ||
+	    (flags & MS_ASYNC && flags & MS_SYNC))
+		return udax_err(EINVAL, "msync(%p, 0x%x): bad address or flags", addr, flags);
+	end = p + page_align(len);
+	while (p < end && !ret) {
+		if (!vma_get(p, &v)) {
+			hole = true;
+			p += DAX_PAGE_SIZE;
+			continue;
+		}
+		if (flags & MS_SYNC)
+			ret = msync_area(&v, p, end < v.end ? end : v.end);
+		p = v.end;
+		vma_put(&v);
+	}
+	if (ret)
+		return udax_err(-ret, "msync(%p): %s", addr, strerror(-ret));
+	return hole ? udax_err(ENOMEM, "msync(%p, %zu): not all mapped by udax", addr, len) : 0;
 }

@@ -27,7 +27,8 @@
  * vm_mmap - map [off, off + len) of @file. @file is copied; what it points
  * to must stay valid until the last mapping of it is gone. Without MAP_FIXED
  * the address is 2 MiB-aligned and congruent with @off modulo 2 MiB (@hint is
- * used only if it is). MAP_SHARED_VALIDATE|MAP_SYNC: -EOPNOTSUPP.
+ * used only if it is). MAP_SHARED_VALIDATE|MAP_SYNC: -EOPNOTSUPP unless
+ * @file->map_sync; MAP_SYNC without MAP_SHARED_VALIDATE is ignored.
  */
 int vm_mmap(const struct dax_fault_file *file, void *hint, size_t len, int prot, int flags,
 	    uint64_t off, void **addrp);
@@ -42,6 +43,31 @@ int vm_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_ad
  * the next access faults. For truncate and hole punch.
  */
 void vm_unmap_mapping_range(struct dax_mapping *m, uint64_t index, uint64_t nr);
+
+/*
+ * vm_wrprotect_mapping_range - no mapping in this process lets file pages
+ * [index, index + nr) of @m be stored to without a fault any more (the
+ * kernel's dax_entry_mkclean): writeback calls it with the entry locked.
+ */
+void vm_wrprotect_mapping_range(struct dax_mapping *m, uint64_t index, uint64_t nr);
+
+/*
+ * vm_msync - msync(2) of udax mappings: MS_SYNC writes back the file range
+ * shown by each shared mapping in [addr, +len) (its file's fsync_range);
+ * MS_ASYNC and MS_INVALIDATE do nothing more, as on the kernel since 2.6.19.
+ * -EINVAL for bad flags or an unaligned @addr, -ENOMEM if part of the range
+ * is not a udax mapping (the mapped parts are still synced).
+ */
+int vm_msync(void *addr, size_t len, int flags);
+
+/*
+ * vm_persist - flush [addr, +len) of udax mappings to the media and fence
+ * (pmem_persist for stores made through a mapping; what a MAP_SYNC user
+ * calls). Pages not showing media are skipped. Flushes go through the
+ * file's own view of the media (dax_fault_file.media), which is what the
+ * power-loss recorder observes.
+ */
+void vm_persist(const void *addr, size_t len);
 
 /* True if some mapping in this process maps a page of @m. */
 bool vm_mapping_is_mapped(struct dax_mapping *m);

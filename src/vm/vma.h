@@ -28,6 +28,7 @@
 /* What one vm_mmap created; shared by the pieces that splitting makes. */
 struct vm_object {
 	struct dax_fault_file file;
+	bool sync;		 /* MAP_SYNC */
 	uint64_t pgoff;		 /* file page of bit 0 of @cow */
 	uint64_t npages;	 /* pages @cow covers */
 	_Atomic uint64_t *cow;	 /* pages privately copied (private mappings only) */

@@ -75,7 +75,11 @@ static int fake_begin(void *host, uint64_t pos, uint64_t len, unsigned flags, st
 		m->flags = IOMAP_F_NEW;
 		if (!e)
 			ret = -ENOSPC;
+		else if (fs->dirty_meta)
+			fs->ext[fs->nr - 1].uncommitted = true;
 	}
+	if (e && e->uncommitted)
+		m->flags |= IOMAP_F_DIRTY;
 	if (e) {
 		m->offset = e->off;
 		m->length = e->len;
@@ -117,6 +121,36 @@ bool fake_refs_are(struct fake_fs *fs, uint64_t pfn, uint64_t nr, int each)
 
 static const struct iomap_ops fake_ops = {.iomap_begin = fake_begin, .iomap_end = fake_end};
 
+static void fake_wrprotect(void *arg, struct dax_mapping *m, uint64_t index, uint64_t nr)
+{
+	(void)arg;
+	vm_wrprotect_mapping_range(m, index, nr);
+}
+
+static const struct dax_writeback_ops fake_wb_ops = {.wrprotect = fake_wrprotect};
+
+/* Commits every allocation (the journal), then writes back the range's dirty entries. */
+int fake_fsync(struct fake_fs *fs, uint64_t pos, uint64_t len)
+{
+	uint64_t first = pos >> DAX_PAGE_SHIFT, last = (pos + len - 1) >> DAX_PAGE_SHIFT, i = first;
+
+	atomic_fetch_add(&fs->syncs, 1);
+	if (dax_find_marked(fs->arena, fs->mapping, &i, last, DAX_DIRTY))
+		atomic_fetch_add(&fs->dirty_at_sync, 1);
+	pthread_mutex_lock(&fs->lock);
+	for (int e = 0; e < fs->nr; e++)
+		fs->ext[e].uncommitted = false;
+	pthread_mutex_unlock(&fs->lock);
+	dax_writeback_range(fs->arena, fs->mapping, fs->pm, fs->base, first, last, &fake_wb_ops,
+			    &fs->wb);
+	return 0;
+}
+
+static int fake_fsync_range(void *host, uint64_t pos, uint64_t len)
+{
+	return fake_fsync(host, pos, len);
+}
+
 struct fake_fs *fake_new(uint64_t media_size, uint64_t size)
 {
 	return fake_new_in("/dev/shm", PMEM_O_FORCE_FLUSH, media_size, size);
@@ -150,7 +184,11 @@ struct fake_fs *fake_new_in(const char *dir, int pmem_flags, uint64_t media_size
 					   .host = fs,
 					   .ops = &fake_ops,
 					   .i_size = fake_i_size,
-					   .page_ref = fake_page_ref};
+					   .page_ref = fake_page_ref,
+					   .fsync_range = fake_fsync_range,
+					   .map_sync = pmem_get_info(fs->pm)->method == PMEM_METHOD_FLUSH,
+					   .pm = fs->pm,
+					   .media = fs->base};
 	return fs;
 }
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "dax/fault.h"
+#include "dax/writeback.h"
 #include "pmem/pmem.h"
 #include "vm/vm.h"
 
@@ -25,6 +26,7 @@
 struct fake_extent {
 	uint64_t off, len, media;
 	uint16_t type;
+	bool uncommitted; /* allocated in dirty_meta mode, not yet synced */
 };
 
 struct fake_fs {
@@ -42,6 +44,14 @@ struct fake_fs {
 	uint64_t alloc_align; /* alignment of allocations */
 	_Atomic int begins, ends, allocs;
 	_Atomic int *refs; /* per media page: mappings showing it (page_ref) */
+	/*
+	 * Metadata model for synchronous faults: with dirty_meta, allocations
+	 * stay uncommitted (iomap reports IOMAP_F_DIRTY) until fsync_range.
+	 */
+	bool dirty_meta;
+	_Atomic int syncs;	   /* fsync_range calls */
+	_Atomic int dirty_at_sync; /* of them, those that found a DIRTY entry in their range */
+	struct dax_writeback_stats wb; /* what fsync_range wrote back */
 };
 
 /*
@@ -59,6 +69,8 @@ void fake_add(struct fake_fs *fs, uint64_t off, uint64_t len, uint64_t media, ui
 void fake_truncate(struct fake_fs *fs, uint64_t size);
 /* A write(2) through the file (allocating), as the read/write path does it. */
 void fake_write(struct fake_fs *fs, uint64_t pos, const void *buf, uint64_t len);
+/* fsync_range of the fake file (also what the fault core calls for MAP_SYNC). */
+int fake_fsync(struct fake_fs *fs, uint64_t pos, uint64_t len);
 /* True if every media page in [pfn, pfn + nr) has @each references. */
 bool fake_refs_are(struct fake_fs *fs, uint64_t pfn, uint64_t nr, int each);
 /* The entry at @index (order 0 lookup), 0 if none. */

@@ -335,11 +335,16 @@ int udax_fsync(struct udax_file *f)
 	return udax_fdatasync(f);
 }
 
-/* Metadata is durable at each operation's return; data needs only a drain. */
+/*
+ * Metadata is durable at each operation's return and data written with
+ * udax_write at its return: what is left is the stores made through
+ * mappings (their dirty entries), and a drain.
+ */
 int udax_fdatasync(struct udax_file *f)
 {
 	if (!f)
 		return udax_err(EBADF, "fsync: NULL file");
+	api_writeback(f);
 	udaxfs_sync(f->node);
 	return 0;
 }

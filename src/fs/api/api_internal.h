@@ -30,6 +30,8 @@ struct udax_dir {
 /* File pages [first, last] are about to lose or move their blocks: every
  * mapping in this process stops showing them and their index entries go. */
 void api_break_layout(struct udax_file *f, uint64_t first, uint64_t last);
+/* fsync: writes back what stores through mappings dirtied (src/dax/writeback.h). */
+void api_writeback(struct udax_file *f);
 
 /* File pages [first, last] just got blocks: mappings showing them as holes
  * (the zero window) fault again and see the data. */

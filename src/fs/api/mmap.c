@@ -18,8 +18,10 @@
 #include "common/err.h"
 #include "dax/entry_lock.h"
 #include "dax/index.h"
+#include "dax/writeback.h"
 #include "fs/api/api_internal.h"
 #include "fs/udaxfs.h"
+#include "pmem/pmem.h"
 #include "vm/vm.h"
 
 #define ARENA_NODES   (1u << 17) /* 64 MiB of index, reserved, touched as used */
@@ -36,11 +38,78 @@ static pthread_mutex_t inodes_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mapped_inode *inodes;
 static struct dax_arena *arena;
 
-static uint64_t node_size(void *host)
+/*
+ * The fault core's host is the mapped_inode; these forward to udaxfs with
+ * the node, so that fsync_range finds the index it writes back.
+ */
+static uint64_t mi_size(void *host)
 {
+	const struct mapped_inode *mi = host;
 	struct udax_stat st;
 
-	return udaxfs_getattr(host, &st) ? 0 : st.size;
+	return udaxfs_getattr(mi->node, &st) ? 0 : st.size;
+}
+
+static int mi_iomap_begin(void *host, uint64_t pos, uint64_t len, unsigned flags,
+			  struct iomap *iomap)
+{
+	const struct mapped_inode *mi = host;
+
+	return udaxfs_iomap_ops.iomap_begin(mi->node, pos, len, flags, iomap);
+}
+
+static int mi_iomap_end(void *host, uint64_t pos, uint64_t len, uint64_t written, unsigned flags,
+			struct iomap *iomap)
+{
+	const struct mapped_inode *mi = host;
+
+	return udaxfs_iomap_ops.iomap_end(mi->node, pos, len, written, flags, iomap);
+}
+
+static const struct iomap_ops mi_iomap_ops = {
+	.iomap_begin = mi_iomap_begin,
+	.iomap_end = mi_iomap_end,
+};
+
+static void wrprotect(void *arg, struct dax_mapping *m, uint64_t index, uint64_t nr)
+{
+	(void)arg;
+	vm_wrprotect_mapping_range(m, index, nr);
+}
+
+static const struct dax_writeback_ops writeback_ops = {.wrprotect = wrprotect};
+
+/* Writes back the dirty entries of pages [first, last]; volatile media has none to flush. */
+static void mi_writeback(const struct mapped_inode *mi, uint64_t first, uint64_t last)
+{
+	const struct dax_fault_file *f = &mi->file;
+
+	if (pmem_get_info(f->pm)->method != PMEM_METHOD_NONE)
+		dax_writeback_range(arena, f->mapping, f->pm, f->media, first, last,
+				    &writeback_ops, NULL);
+}
+
+/*
+ * udaxfs commits every metadata change before the call that makes it returns
+ * (an allocating fault included: it never reports IOMAP_F_DIRTY), so syncing
+ * a range is writing back its dirty entries and fencing.
+ */
+static int mi_fsync_range(void *host, uint64_t pos, uint64_t len)
+{
+	struct mapped_inode *mi = host;
+
+	if (len)
+		mi_writeback(mi, pos >> DAX_PAGE_SHIFT, (pos + len - 1) >> DAX_PAGE_SHIFT);
+	udaxfs_sync(mi->node);
+	return 0;
+}
+
+/* Where MAP_SYNC keeps its promise: flushed CPU stores reach persistence. */
+static bool media_map_sync(const struct pmem *pm)
+{
+	enum pmem_method method = pmem_get_info(pm)->method;
+
+	return method == PMEM_METHOD_FLUSH || method == PMEM_METHOD_FENCE;
 }
 
 static int arena_init(void)
@@ -62,20 +131,27 @@ static struct mapped_inode *inode_new(struct udaxfs_node *node, uint64_t ino)
 {
 	struct dax_mapping *m = dax_mapping_create(arena);
 	struct mapped_inode *mi = m ? malloc(sizeof(*mi)) : NULL;
+	struct pmem *pm;
+	void *media;
 
 	if (!mi) {
 		if (m)
 			dax_mapping_destroy(arena, m);
 		return NULL;
 	}
+	udaxfs_media(node, &pm, &media);
 	*mi = (struct mapped_inode){.node = node,
 				    .ino = ino,
 				    .next = inodes,
 				    .file = {.arena = arena,
 					     .mapping = m,
-					     .host = node,
-					     .ops = &udaxfs_iomap_ops,
-					     .i_size = node_size}};
+					     .host = mi,
+					     .ops = &mi_iomap_ops,
+					     .i_size = mi_size,
+					     .fsync_range = mi_fsync_range,
+					     .map_sync = media_map_sync(pm),
+					     .pm = pm,
+					     .media = media}};
 	__atomic_store_n(&inodes, mi, __ATOMIC_RELEASE); /* read unlocked by mapped_inode() */
 	return mi;
 }
@@ -109,8 +185,11 @@ static int inode_file(struct udax_file *f, const struct dax_fault_file **out)
 			ret = udax_err(ENOMEM, "mmap: no room for another file's index");
 	}
 	if (!ret) {
-		if (!vm_mapping_is_mapped(mi->file.mapping))
+		if (!vm_mapping_is_mapped(mi->file.mapping)) {
+			/* stores made through earlier mappings stay owed to fsync */
+			mi_writeback(mi, 0, DAX_INDEX_LIMIT - 1);
 			dax_delete_range(arena, mi->file.mapping, 0, DAX_INDEX_LIMIT - 1);
+		}
 		*out = &mi->file;
 	}
 	pthread_mutex_unlock(&inodes_lock);
@@ -124,7 +203,7 @@ static int inode_file(struct udax_file *f, const struct dax_fault_file **out)
  * that race with the change are not excluded yet: that is the layout-breaking
  * protocol (stop faults, unmap, wait for busy pages) still to come.
  */
-static struct mapped_inode *mapped_inode(struct udax_file *f)
+static struct mapped_inode *known_inode(struct udax_file *f)
 {
 	struct mapped_inode *mi;
 	struct udax_stat st;
@@ -134,7 +213,26 @@ static struct mapped_inode *mapped_inode(struct udax_file *f)
 	pthread_mutex_lock(&inodes_lock);
 	mi = inode_lookup(f->node, st.ino);
 	pthread_mutex_unlock(&inodes_lock);
+	return mi;
+}
+
+static struct mapped_inode *mapped_inode(struct udax_file *f)
+{
+	struct mapped_inode *mi = known_inode(f);
+
 	return mi && vm_mapping_is_mapped(mi->file.mapping) ? mi : NULL;
+}
+
+/*
+ * fsync and fdatasync: the dirty entries of the file's index, whether or not
+ * a mapping still shows them (stores made before munmap are owed too).
+ */
+void api_writeback(struct udax_file *f)
+{
+	struct mapped_inode *mi = known_inode(f);
+
+	if (mi)
+		mi_writeback(mi, 0, DAX_INDEX_LIMIT - 1);
 }
 
 void api_break_layout(struct udax_file *f, uint64_t first, uint64_t last)
@@ -244,4 +342,14 @@ int udax_pmd_coverage(const void *addr, size_t len, struct udax_pmd_coverage *co
 		cov->pmd_mapped = vc.pmd_mapped;
 	}
 	return ret;
+}
+
+int udax_msync(void *addr, size_t len, int flags)
+{
+	return vm_msync(addr, len, flags);
+}
+
+void udax_persist(const void *addr, size_t len)
+{
+	vm_persist(addr, len);
 }
