@@ -247,6 +247,41 @@ int udax_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_
  */
 int udax_msync(void *addr, size_t len, int flags);
 /*
+ * Pins: the analogue of get_user_pages, for handing mapped memory to a DMA
+ * engine, io_uring fixed buffers or a long copy on another thread.
+ * udax_pin takes a reference on every media page under [addr, +len) of
+ * shared mappings of udax files, faulting pages in first (for writing with
+ * UDAX_PIN_WRITE, allocating holes). Until udax_unpin, a truncate, hole
+ * punch, zero, collapse or insert over those pages, and the release of an
+ * unlinked file, wait (docs/durability.md, "Layout changes"): the pinned
+ * memory keeps its blocks. A pin outlives munmap of the range.
+ * Errors: -EFAULT (not a udax mapping, or no page can be mapped: past EOF,
+ * access denied), -EINVAL (private mapping, empty range, flags), -ENOMEM.
+ */
+#define UDAX_PIN_WRITE 0x1
+struct udax_pin;
+int udax_pin(const void *addr, size_t len, int flags, struct udax_pin **pin);
+void udax_unpin(struct udax_pin *pin);
+/*
+ * What a device needs to reach pinned memory without the mapping (which a
+ * layout change unmaps before it waits): the number of 4 KiB pages pinned,
+ * and the byte offset in the pool's backing of the @i-th (-EINVAL past them).
+ */
+uint64_t udax_pin_pages(const struct udax_pin *pin);
+int64_t udax_pin_media_offset(const struct udax_pin *pin, uint64_t i);
+
+/*
+ * How long layout changes (ftruncate, fallocate modes that free or move
+ * blocks, O_TRUNC) wait for pinned pages of the pool: @timeout_ms < 0 (the
+ * default) waits for ever; otherwise they fail with -ETIMEDOUT after it.
+ * udax_cancel_layout_waits makes the waits in progress fail with -EINTR.
+ * A change that fails so has changed nothing. The release of an unlinked
+ * file at its last close always waits.
+ */
+int udax_set_layout_timeout(struct udax_fs *fs, int timeout_ms);
+void udax_cancel_layout_waits(struct udax_fs *fs);
+
+/*
  * udax_persist - flush [addr, +len) of udax mappings to the media and wait
  * (pmem_persist for mapped stores). Addresses that show no media are skipped.
  */

@@ -56,6 +56,8 @@ struct dax_mapping {
 	_Atomic uint64_t root;	   /* node reference of the top node, 0 when empty */
 	_Atomic uint64_t nrpages;  /* indices covered by entries */
 	_Atomic uint64_t nr_nodes; /* index nodes in use (memory accounting) */
+	_Atomic uint32_t invalidate;  /* invalidate lock: readers, | writer bit (layout.h) */
+	struct dax_mutex inv_writers; /* serialises writers of the invalidate lock */
 };
 
 struct dax_arena {

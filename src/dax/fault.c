@@ -52,6 +52,7 @@
 
 #include "dax/entry_lock.h"
 #include "dax/fault.h"
+#include "dax/layout.h"
 #include "pmem/pmem.h"
 
 #define PMD_PAGES DAX_PMD_NR
@@ -564,14 +565,17 @@ static enum dax_fault_ret pte_fault(struct dax_vm_fault *vmf)
 
 enum dax_fault_ret dax_iomap_fault(struct dax_vm_fault *vmf, unsigned int order)
 {
+	struct dax_mapping *m = vmf->file->mapping;
 	enum dax_fault_ret ret;
 
+	dax_invalidate_lock_shared(m); /* no layout change while we map (layout.h) */
 	if (order == 0)
 		ret = pte_fault(vmf);
 	else if (order == DAX_PMD_ORDER)
 		ret = pmd_fault(vmf);
 	else
 		ret = DAX_FAULT_FALLBACK;
+	dax_invalidate_unlock_shared(m);
 	if (ret == DAX_FAULT_FALLBACK)
 		vmf->events |= DAX_EV_FALLBACK;
 	else if (ret != DAX_FAULT_NOPAGE)

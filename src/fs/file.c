@@ -351,6 +351,11 @@ void udaxfs_sync(struct udaxfs_node *node)
 	pmem_drain(node->fs->pm);
 }
 
+void udaxfs_wake_layout_waiters(struct udaxfs *fs)
+{
+	pmem_pages_wake_waiters(fs->pm);
+}
+
 void udaxfs_media(struct udaxfs_node *node, struct pmem **pm, void **base)
 {
 	*pm = node->fs->pm;

@@ -239,6 +239,18 @@ int udaxfs_close(struct udaxfs_node *node)
 	return ret;
 }
 
+bool udaxfs_node_is_last(struct udaxfs_node *node)
+{
+	struct udaxfs *fs = node->fs;
+	struct udaxfs_inode di;
+	bool last;
+
+	pthread_mutex_lock(&fs->lock);
+	last = node->refs == 1 && !inode_read(fs, node->ino, &di) && di.nlink == 0;
+	pthread_mutex_unlock(&fs->lock);
+	return last;
+}
+
 pthread_rwlock_t *udaxfs_node_lock(struct udaxfs_node *node)
 {
 	return &node->rw;

@@ -8,6 +8,7 @@
 #define UDAX_FS_UDAXFS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "udax.h"
@@ -56,6 +57,10 @@ int udaxfs_fiemap(struct udaxfs_node *node, struct udax_extent *ext, unsigned ma
 int udaxfs_statfs(struct udaxfs *fs, struct udax_statfs *st);
 /* Waits for earlier non-temporal stores and flushes to reach the media. */
 void udaxfs_sync(struct udaxfs_node *node);
+/* True if @node is unlinked and this is its last open reference. */
+bool udaxfs_node_is_last(struct udaxfs_node *node);
+/* Wakes threads waiting for pinned pages of @fs to go idle (they look again). */
+void udaxfs_wake_layout_waiters(struct udaxfs *fs);
 /* The media of @node's file system and its mapping of all of it. */
 void udaxfs_media(struct udaxfs_node *node, struct pmem **pm, void **base);
 

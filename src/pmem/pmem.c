@@ -140,6 +140,8 @@ static int open_common(int fd, const char *path, int flags, uint64_t create_size
 	}
 	snprintf(pm->path, sizeof(pm->path), "%s", path);
 	ret = setup(pm, create_size);
+	if (!ret)
+		ret = pmem_pages_init(pm);
 	if (ret) {
 		pmem_close(pm);
 		return ret;
@@ -215,6 +217,7 @@ void pmem_close(struct pmem *pm)
 		munmap(pm->rw_base, pm->rw_len);
 	if (pm->rec)
 		pmem_record_detach(pm);
+	pmem_pages_destroy(pm);
 	close(pm->fd);
 	pthread_mutex_destroy(&pm->rw_lock);
 	pmem_badblocks_destroy(&pm->bb);

@@ -17,6 +17,7 @@
 #ifndef UDAX_PMEM_H
 #define UDAX_PMEM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,6 +113,22 @@ int pmem_map(struct pmem *pm, uint64_t off, size_t len, int prot, void **addr);
 int pmem_map_fixed(struct pmem *pm, void *addr, uint64_t off, size_t len, int prot);
 
 int pmem_unmap(void *addr, size_t len);
+
+/*
+ * Device page references (DESIGN.md): a count per 4 KiB media page, held by
+ * every mapping that shows the page and by every pin. get/put/refs are
+ * [signal-safe]; pages outside the media are ignored.
+ * pmem_pages_wait_idle waits until every page of [pfn, +nr) has no
+ * reference: 0, -ETIMEDOUT after @timeout_ms (< 0: no limit), or -EINTR
+ * once *@cancel differs from @cancel_seen (the canceller then calls
+ * pmem_pages_wake_waiters).
+ */
+void pmem_page_get(const struct pmem *pm, uint64_t pfn, uint64_t nr);
+void pmem_page_put(const struct pmem *pm, uint64_t pfn, uint64_t nr);
+uint32_t pmem_page_refs(const struct pmem *pm, uint64_t pfn);
+int pmem_pages_wait_idle(struct pmem *pm, uint64_t pfn, uint64_t nr, int timeout_ms,
+			 const _Atomic uint32_t *cancel, uint32_t cancel_seen);
+void pmem_pages_wake_waiters(struct pmem *pm);
 
 /*
  * Persistence. flush starts writing back the cache lines of [addr, addr+len);

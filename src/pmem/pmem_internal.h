@@ -37,7 +37,15 @@ struct pmem {
 	void *rw_base;
 	size_t rw_len;
 	struct pmem_recorder *rec; /* power-loss recorder, NULL unless a test armed one */
+	/* device page references (pagemap.c) */
+	_Atomic uint32_t *page_refs;
+	size_t page_refs_len;
+	_Atomic uint32_t idle_gen;
 };
+
+/* pagemap.c */
+int pmem_pages_init(struct pmem *pm);
+void pmem_pages_destroy(struct pmem *pm);
 
 /* persist.c */
 enum pmem_flush_insn pmem_detect_flush_insn(void);

@@ -174,3 +174,21 @@ void vm_fault_in(const void *addr, size_t len, bool write)
 			(void)*(const volatile char *)p;
 	}
 }
+
+int vm_fault_at(const void *addr, bool write)
+{
+	struct vm_vma v;
+	enum dax_fault_ret ret;
+
+	if (!vma_get((uintptr_t)addr, &v))
+		return -EFAULT;
+	if (v.prot == PROT_NONE || (write && !(v.prot & PROT_WRITE))) {
+		vma_put(&v);
+		return -EFAULT;
+	}
+	ret = fault_order(&v, (uintptr_t)addr, write, DAX_PMD_ORDER);
+	if (ret == DAX_FAULT_FALLBACK)
+		ret = fault_order(&v, (uintptr_t)addr, write, 0);
+	vma_put(&v);
+	return ret == DAX_FAULT_NOPAGE ? 0 : -EFAULT;
+}

@@ -69,6 +69,22 @@ int vm_msync(void *addr, size_t len, int flags);
  */
 void vm_persist(const void *addr, size_t len);
 
+/*
+ * vm_pin - take a reference on every media page under [addr, +len) of shared
+ * file mappings (faulting them in first, for writing if @write), held until
+ * vm_unpin: layout changes wait for it (src/dax/layout.h). -EFAULT if a page
+ * is not in a udax mapping or cannot be mapped (beyond EOF, denied), -EINVAL
+ * for private mappings and bad ranges, -ENOMEM.
+ */
+struct vm_pin;
+int vm_pin(const void *addr, size_t len, bool write, struct vm_pin **pin);
+void vm_unpin(struct vm_pin *pin);
+/* Pages a pin holds, and the media page of the @i-th (UINT64_MAX past the end). */
+uint64_t vm_pin_pages(const struct vm_pin *pin);
+uint64_t vm_pin_pfn(const struct vm_pin *pin, uint64_t i);
+/* Serves the fault an access to @addr would take, without a signal: 0 or -EFAULT. */
+int vm_fault_at(const void *addr, bool write);
+
 /* True if some mapping in this process maps a page of @m. */
 bool vm_mapping_is_mapped(struct dax_mapping *m);
 

@@ -34,9 +34,10 @@ int udax_mount(const char *path, unsigned flags, struct udax_fs **out)
 		return udax_err(EFAULT, "mount: NULL argument");
 	if (flags)
 		return udax_err(EINVAL, "%s: unknown mount flags 0x%x", path, flags);
-	ufs = malloc(sizeof(*ufs));
+	ufs = calloc(1, sizeof(*ufs));
 	if (!ufs)
 		return udax_err(ENOMEM, "%s: mount", path);
+	ufs->layout_timeout_ms = -1;
 	ret = udaxfs_mount(path, &ufs->fs);
 	if (ret) {
 		free(ufs);
@@ -68,13 +69,44 @@ static bool writable(const struct udax_file *f)
 	return (f->flags & O_ACCMODE) != O_RDONLY;
 }
 
+int udax_set_layout_timeout(struct udax_fs *ufs, int timeout_ms)
+{
+	if (!ufs)
+		return udax_err(EFAULT, "layout timeout: NULL fs");
+	__atomic_store_n(&ufs->layout_timeout_ms, timeout_ms < 0 ? -1 : timeout_ms,
+			 __ATOMIC_RELAXED);
+	return 0;
+}
+
+void udax_cancel_layout_waits(struct udax_fs *ufs)
+{
+	if (ufs) {
+		atomic_fetch_add(&ufs->layout_cancel, 1);
+		udaxfs_wake_layout_waiters(ufs->fs);
+	}
+}
+
+/* Truncates to @size under the node lock, after breaking the layout past it. */
+static int truncate_locked(struct udax_file *f, uint64_t size)
+{
+	struct api_layout lo;
+	/* as truncate_pagecache: pages from the new end, rounded up, go */
+	int ret = api_break_layout(f, (size + PAGE - 1) / PAGE, LAST_PAGE, &lo);
+
+	if (ret)
+		return ret;
+	ret = udaxfs_truncate(f->node, size);
+	api_layout_end(&lo);
+	return ret;
+}
+
 /* O_TRUNC of an existing regular file, under its I/O lock like ftruncate. */
 static int open_truncate(struct udax_file *f)
 {
 	int ret;
 
 	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
-	ret = udaxfs_truncate(f->node, 0);
+	ret = truncate_locked(f, 0);
 	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
 	return ret;
 }
@@ -97,6 +129,7 @@ int udax_open(struct udax_fs *ufs, const char *path, int flags, unsigned mode,
 		return ret;
 	}
 	f->flags = flags;
+	f->ufs = ufs;
 	ret = udaxfs_getattr(f->node, &st);
 	f->is_dir = !ret && S_ISDIR(st.mode);
 	if (!ret && (flags & O_TRUNC) && writable(f) && !f->is_dir)
@@ -111,12 +144,30 @@ int udax_open(struct udax_fs *ufs, const char *path, int flags, unsigned mode,
 	return 0;
 }
 
+/*
+ * The last close of an unlinked file frees its blocks: pins on them are
+ * waited for first (always, whatever the timeout: the close cannot fail and
+ * leave the file half-released).
+ */
+static void close_last_unlinked(struct udax_file *f)
+{
+	struct api_layout lo;
+
+	if (f->is_dir || !udaxfs_node_is_last(f->node))
+		return;
+	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	if (!api_break_layout_wait(f, 0, LAST_PAGE, -1, &lo))
+		api_layout_end(&lo);
+	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+}
+
 int udax_close(struct udax_file *f)
 {
 	int ret;
 
 	if (!f)
 		return udax_err(EBADF, "close: NULL file");
+	close_last_unlinked(f);
 	ret = udaxfs_close(f->node);
 	pthread_mutex_destroy(&f->pos_lock);
 	free(f);
@@ -294,9 +345,7 @@ int udax_ftruncate(struct udax_file *f, off_t size)
 		return udax_err(EINVAL, "ftruncate: %s",
 				size < 0 ? "negative size" : "not a file open for writing");
 	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
-	/* as truncate_pagecache: pages from the new end, rounded up, go */
-	api_break_layout(f, ((uint64_t)size + PAGE - 1) / PAGE, LAST_PAGE);
-	ret = udaxfs_truncate(f->node, (uint64_t)size);
+	ret = truncate_locked(f, (uint64_t)size);
 	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
 	return ret;
 }
@@ -316,6 +365,7 @@ static uint64_t fallocate_last_page(int mode, off_t off, off_t len)
 
 int udax_fallocate(struct udax_file *f, int mode, off_t off, off_t len)
 {
+	struct api_layout lo;
 	int ret;
 
 	if (!f || !writable(f))
@@ -324,8 +374,14 @@ int udax_fallocate(struct udax_file *f, int mode, off_t off, off_t len)
 		return udax_err(EISDIR, "fallocate: is a directory");
 	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
 	if (off >= 0 && len > 0)
-		api_break_layout(f, (uint64_t)off / PAGE, fallocate_last_page(mode, off, len));
-	ret = udaxfs_fallocate(f->node, mode, (uint64_t)off, (uint64_t)len);
+		ret = api_break_layout(f, (uint64_t)off / PAGE,
+				       fallocate_last_page(mode, off, len), &lo);
+	else
+		ret = 0, lo.mi = NULL;
+	if (!ret) {
+		ret = udaxfs_fallocate(f->node, mode, (uint64_t)off, (uint64_t)len);
+		api_layout_end(&lo);
+	}
 	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
 	return ret;
 }

@@ -4,6 +4,7 @@
 #define UDAX_FS_API_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,9 +13,12 @@ struct udaxfs_node;
 
 struct udax_fs {
 	struct udaxfs *fs;
+	int layout_timeout_ms;	      /* wait for pinned pages: < 0 no limit */
+	_Atomic uint32_t layout_cancel; /* bumped by udax_cancel_layout_waits */
 };
 
 struct udax_file {
+	struct udax_fs *ufs;
 	struct udaxfs_node *node;
 	int flags;
 	bool is_dir;
@@ -27,9 +31,23 @@ struct udax_dir {
 	uint64_t pos;
 };
 
-/* File pages [first, last] are about to lose or move their blocks: every
- * mapping in this process stops showing them and their index entries go. */
-void api_break_layout(struct udax_file *f, uint64_t first, uint64_t last);
+/*
+ * File pages [first, last] are about to lose or move their blocks (the
+ * protocol of src/dax/layout.h): new faults wait, every mapping in this
+ * process stops showing the pages, pins on them are waited for, their index
+ * entries go. On success the caller changes the layout and then calls
+ * api_layout_end(@lo); on failure (-ETIMEDOUT, -EINTR) nothing changed.
+ * Callers hold @f's node lock for writing.
+ */
+struct mapped_inode;
+struct api_layout {
+	struct mapped_inode *mi; /* NULL: the file was never mapped here */
+};
+int api_break_layout(struct udax_file *f, uint64_t first, uint64_t last, struct api_layout *lo);
+/* The same with its own bound (< 0: none), not cancellable. */
+int api_break_layout_wait(struct udax_file *f, uint64_t first, uint64_t last, int timeout_ms,
+			  struct api_layout *lo);
+void api_layout_end(struct api_layout *lo);
 /* fsync: writes back what stores through mappings dirtied (src/dax/writeback.h). */
 void api_writeback(struct udax_file *f);
 

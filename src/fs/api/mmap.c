@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "dax/entry_lock.h"
 #include "dax/index.h"
+#include "dax/layout.h"
 #include "dax/writeback.h"
 #include "fs/api/api_internal.h"
 #include "fs/udaxfs.h"
@@ -104,6 +105,17 @@ static int mi_fsync_range(void *host, uint64_t pos, uint64_t len)
 	return 0;
 }
 
+/* Mappings and pins hold references on the media pages (src/pmem/pagemap.c). */
+static void mi_page_ref(void *host, uint64_t pfn, uint64_t nr, int delta)
+{
+	const struct mapped_inode *mi = host;
+
+	if (delta > 0)
+		pmem_page_get(mi->file.pm, pfn, nr);
+	else
+		pmem_page_put(mi->file.pm, pfn, nr);
+}
+
 /* Where MAP_SYNC keeps its promise: flushed CPU stores reach persistence. */
 static bool media_map_sync(const struct pmem *pm)
 {
@@ -148,6 +160,7 @@ static struct mapped_inode *inode_new(struct udaxfs_node *node, uint64_t ino)
 					     .host = mi,
 					     .ops = &mi_iomap_ops,
 					     .i_size = mi_size,
+					     .page_ref = mi_page_ref,
 					     .fsync_range = mi_fsync_range,
 					     .map_sync = media_map_sync(pm),
 					     .pm = pm,
@@ -235,14 +248,52 @@ void api_writeback(struct udax_file *f)
 		mi_writeback(mi, 0, DAX_INDEX_LIMIT - 1);
 }
 
-void api_break_layout(struct udax_file *f, uint64_t first, uint64_t last)
+/*
+ * Any inode ever mapped here may still have pinned pages, mapped or not
+ * (a pin outlives munmap): the protocol runs for it even with no mapping.
+ */
+static int break_layout(struct udax_file *f, uint64_t first, uint64_t last, int timeout_ms,
+			const _Atomic uint32_t *cancel, struct api_layout *lo)
 {
-	struct mapped_inode *mi = mapped_inode(f);
+	struct mapped_inode *mi = known_inode(f);
+	uint32_t cancel_seen = cancel ? atomic_load(cancel) : 0;
+	struct dax_mapping *m;
+	int ret;
 
+	lo->mi = mi;
 	if (!mi)
-		return;
-	vm_unmap_mapping_range(mi->file.mapping, first, last - first + 1);
-	dax_delete_range(arena, mi->file.mapping, first, last);
+		return 0;
+	m = mi->file.mapping;
+	dax_invalidate_lock(m);
+	vm_unmap_mapping_range(m, first, last - first + 1);
+	ret = dax_layout_wait_idle(&mi->file, first, last, timeout_ms, cancel, cancel_seen);
+	if (ret) {
+		dax_invalidate_unlock(m);
+		lo->mi = NULL;
+		return udax_err(-ret, "layout change: pages of the range are still pinned%s",
+				ret == -ETIMEDOUT ? " (timed out)" : "");
+	}
+	dax_delete_range(arena, m, first, last);
+	return 0;
+}
+
+int api_break_layout(struct udax_file *f, uint64_t first, uint64_t last, struct api_layout *lo)
+{
+	return break_layout(f, first, last,
+			    __atomic_load_n(&f->ufs->layout_timeout_ms, __ATOMIC_RELAXED),
+			    &f->ufs->layout_cancel, lo);
+}
+
+int api_break_layout_wait(struct udax_file *f, uint64_t first, uint64_t last, int timeout_ms,
+			  struct api_layout *lo)
+{
+	return break_layout(f, first, last, timeout_ms, NULL, lo);
+}
+
+void api_layout_end(struct api_layout *lo)
+{
+	if (lo->mi)
+		dax_invalidate_unlock(lo->mi->file.mapping);
 }
 
 bool api_is_mapped(struct udax_file *f)
@@ -352,4 +403,32 @@ int udax_msync(void *addr, size_t len, int flags)
 void udax_persist(const void *addr, size_t len)
 {
 	vm_persist(addr, len);
+}
+
+int udax_pin(const void *addr, size_t len, int flags, struct udax_pin **pin)
+{
+	if (!pin)
+		return udax_err(EFAULT, "pin: NULL argument");
+	if (flags & ~UDAX_PIN_WRITE)
+		return udax_err(EINVAL, "pin: unknown flags 0x%x", flags);
+	return vm_pin(addr, len, flags & UDAX_PIN_WRITE, (struct vm_pin **)pin);
+}
+
+void udax_unpin(struct udax_pin *pin)
+{
+	vm_unpin((struct vm_pin *)pin);
+}
+
+uint64_t udax_pin_pages(const struct udax_pin *pin)
+{
+	return pin ? vm_pin_pages((const struct vm_pin *)pin) : 0;
+}
+
+int64_t udax_pin_media_offset(const struct udax_pin *pin, uint64_t i)
+{
+	uint64_t pfn = pin ? vm_pin_pfn((const struct vm_pin *)pin, i) : UINT64_MAX;
+
+	if (pfn == UINT64_MAX)
+		return udax_err(EINVAL, "pin: no page %llu", (unsigned long long)i);
+	return (int64_t)(pfn << DAX_PAGE_SHIFT);
 }

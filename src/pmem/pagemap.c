@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Device page references (DESIGN.md, "Device pages are refcounted"): one
+ * count per 4 KiB page of the media. A page is idle at 0; every mapping that
+ * shows it and every pin holds one reference. Layout changes wait for the
+ * pages they free to go idle.
+ *
+ * A waiter samples the idle generation, checks the counts, and sleeps on the
+ * generation word; whoever drops a count to 0 bumps the generation and wakes
+ * all. Lost wake-ups are impossible: a drop after the sample changes the word
+ * the waiter sleeps on. The counts are touched by the SIGSEGV handler, so
+ * everything here is atomics and raw futex calls.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "pmem/pmem_internal.h"
+
+#define PAGE_SHIFT 12
+
+int pmem_pages_init(struct pmem *pm)
+{
+	size_t len = (pm->info.size >> PAGE_SHIFT) * sizeof(*pm->page_refs);
+	void *p;
+
+	if (!len)
+		return 0;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return udax_err(errno, "%s: page references: %s", pm->path, strerror(errno));
+	pm->page_refs = p;
+	pm->page_refs_len = len;
+	return 0;
+}
+
+void pmem_pages_destroy(struct pmem *pm)
+{
+	if (pm->page_refs)
+		munmap((void *)pm->page_refs, pm->page_refs_len);
+}
+
+void pmem_pages_wake_waiters(struct pmem *pm);
+
+static bool in_media(const struct pmem *pm, uint64_t pfn, uint64_t nr)
+{
+	uint64_t pages = pm->page_refs_len / sizeof(*pm->page_refs);
+
+	return pm->page_refs && pfn <= pages && nr <= pages - pfn;
+}
+
+void pmem_page_get(const struct pmem *pm, uint64_t pfn, uint64_t nr)
+{
+	if (!in_media(pm, pfn, nr))
+		return;
+	for (uint64_t i = 0; i < nr; i++)
+		atomic_fetch_add(&pm->page_refs[pfn + i], 1);
+}
+
+void pmem_page_put(const struct pmem *pm, uint64_t pfn, uint64_t nr)
+{
+	struct pmem *mut = (struct pmem *)pm; /* the counts are not the media's identity */
+	bool idle = false;
+
+	if (!in_media(pm, pfn, nr))
+		return;
+	for (uint64_t i = 0; i < nr; i++)
+		if (atomic_fetch_sub(&pm->page_refs[pfn + i], 1) == 1)
+			idle = true;
+	if (idle)
+		pmem_pages_wake_waiters(mut);
+}
+
+uint32_t pmem_page_refs(const struct pmem *pm, uint64_t pfn)
+{
+	return in_media(pm, pfn, 1) ? atomic_load(&pm->page_refs[pfn]) : 0;
+}
+
+/* The first busy page of [pfn, pfn + nr), or pfn + nr. */
+static uint64_t first_busy(const struct pmem *pm, uint64_t pfn, uint64_t nr)
+{
+	for (uint64_t i = 0; i < nr; i++)
+		if (atomic_load(&pm->page_refs[pfn + i]))
+			return pfn + i;
+	return pfn + nr;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pmem_pages_wait_idle(struct pmem *pm, uint64_t pfn, uint64_t nr, int timeout_ms,
+			 const _Atomic uint32_t *cancel, uint32_t cancel_seen)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms, left;
+	uint64_t end = pfn + nr;
+	struct timespec ts;
+	uint32_t gen;
+
+	if (!in_media(pm, pfn, nr))
+		return 0;
+	for (;;) {
+		gen = atomic_load(&pm->idle_gen);
+		pfn = first_busy(pm, pfn, end - pfn);
+		if (pfn == end)
+			return 0;
+		if (cancel && atomic_load(cancel) != cancel_seen)
+			return -EINTR;
+		if (deadline >= 0) {
+			left = deadline - now_ms();
+			if (left <= 0)
+				return -ETIMEDOUT;
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (left % 1000) * 1000000;
+		}
+		syscall(SYS_futex, &pm->idle_gen, FUTEX_WAIT_PRIVATE, gen, deadline >= 0 ? &ts : NULL,
+			NULL, 0);
+	}
+}
+
+void pmem_pages_wake_waiters(struct pmem *pm)
+{
+	atomic_fetch_add(&pm->idle_gen, 1);
+	syscall(SYS_futex, &pm->idle_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
