@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages udax builds, tests and benchmarks with, when missing.
 set -euo pipefail
-pkgs=(cmake make gcc libc6-dev pkg-config spin libpmem2-dev util-linux e2fsprogs fio sqlite3 xfsprogs)
+pkgs=(cmake make gcc libc6-dev pkg-config spin libpmem2-dev util-linux e2fsprogs fio sqlite3 xfsprogs
+	libpmemobj-dev pmdk-tools rocksdb-tools)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

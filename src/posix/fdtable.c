@@ -32,6 +32,7 @@ struct ufile *ufile_new(struct udax_file *file, int flags, const char *path)
 	uf->flags = flags;
 	uf->is_dir = !udax_fstat(file, &st) && (st.mode & 0170000) == 0040000;
 	uf->ino = st.ino;
+	atomic_init(&uf->rw_hint, 0);
 	memcpy(uf->path, path, len);
 	return uf;
 }

@@ -527,6 +527,29 @@ static long setfl(struct ufile *uf, int flags)
 	return 0;
 }
 
+/*
+ * Write-lifetime hints (RocksDB sets them on every file): validated as the
+ * kernel does and kept, per open file rather than per inode, for F_GET_RW_HINT.
+ * The argument need not be aligned (the kernel copies it; RocksDB's is not).
+ */
+static long rw_hint(struct ufile *uf, int cmd, void *arg)
+{
+	uint64_t hint;
+
+	if (!arg)
+		return -EFAULT;
+	if (cmd == F_GET_RW_HINT) {
+		hint = atomic_load(&uf->rw_hint);
+		memcpy(arg, &hint, sizeof(hint));
+		return 0;
+	}
+	memcpy(&hint, arg, sizeof(hint));
+	if (hint > RWH_WRITE_LIFE_EXTREME)
+		return -EINVAL;
+	atomic_store(&uf->rw_hint, hint);
+	return 0;
+}
+
 static long udax_fcntl(int fd, struct ufile *uf, int cmd, void *arg)
 {
 	int iarg = (int)(long)arg;
@@ -556,6 +579,9 @@ static long udax_fcntl(int fd, struct ufile *uf, int cmd, void *arg)
 		return lock_ofd(uf, cmd, arg);
 	case F_GETLEASE:
 		return F_UNLCK;
+	case F_GET_RW_HINT:
+	case F_SET_RW_HINT:
+		return rw_hint(uf, cmd, arg);
 	default:
 		shim_warn("fcntl command %d is not supported on udax descriptors", cmd);
 		return -EINVAL;

@@ -106,6 +106,8 @@ struct ufile {
 	int flags; /* O_ACCMODE and status flags, as F_GETFL reports them */
 	bool is_dir;
 	uint64_t ino;
+	/* F_SET_RW_HINT's value; udax has no use for it */
+	_Atomic uint64_t rw_hint;
 	char path[]; /* pool path */
 };
 

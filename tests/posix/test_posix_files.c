@@ -484,6 +484,35 @@ static void test_fork_exec(void)
 	CHECK_ERRNO(chdir(test_prefix), ENOTSUP);
 }
 
+/* F_SET_RW_HINT / F_GET_RW_HINT (RocksDB sets write-lifetime hints on its files). */
+static void test_rw_hint(void)
+{
+	unsigned char raw[16] __attribute__((aligned(8)));
+	uint64_t hint = 99;
+	int fd = open(upath("hint"), O_CREAT | O_RDWR, 0600);
+
+	CHECK(fd >= 0);
+	CHECK_EQ(fcntl(fd, F_GET_RW_HINT, &hint), 0);
+	CHECK_EQ(hint, RWH_WRITE_LIFE_NOT_SET);
+	hint = RWH_WRITE_LIFE_SHORT;
+	CHECK_EQ(fcntl(fd, F_SET_RW_HINT, &hint), 0);
+	hint = 99;
+	CHECK_ERRNO(fcntl(fd, F_SET_RW_HINT, &hint), EINVAL);
+	CHECK_ERRNO(fcntl(fd, F_SET_RW_HINT, NULL), EFAULT);
+	CHECK_ERRNO(fcntl(fd, F_GET_RW_HINT, NULL), EFAULT);
+	CHECK_EQ(fcntl(fd, F_GET_RW_HINT, &hint), 0);
+	CHECK_EQ(hint, RWH_WRITE_LIFE_SHORT);
+	/* the kernel copies the value: it need not be aligned (RocksDB's is not) */
+	hint = RWH_WRITE_LIFE_LONG;
+	memcpy(raw + 4, &hint, sizeof(hint));
+	CHECK_EQ(fcntl(fd, F_SET_RW_HINT, raw + 4), 0);
+	memset(raw, 0xff, sizeof(raw));
+	CHECK_EQ(fcntl(fd, F_GET_RW_HINT, raw + 4), 0);
+	memcpy(&hint, raw + 4, sizeof(hint));
+	CHECK_EQ(hint, RWH_WRITE_LIFE_LONG);
+	CHECK_EQ(close(fd), 0);
+}
+
 int main(void)
 {
 	shim_test_init();
@@ -492,6 +521,7 @@ int main(void)
 	test_stat();
 	test_size();
 	test_descriptors();
+	test_rw_hint();
 	test_fiemap_copy();
 	test_locks();
 	test_threads();
