@@ -310,6 +310,40 @@ struct udax_pmd_coverage {
 
 int udax_pmd_coverage(const void *addr, size_t len, struct udax_pmd_coverage *cov);
 
+/* ---------------------------------------------------------------------------
+ * Pool information (the `udax info` command, docs/man/udax-info.md).
+ * ------------------------------------------------------------------------- */
+
+struct udax_info {
+	/* the superblock (docs/udaxfs.md, "On-media format") */
+	uint32_t version;	 /* on-media format version */
+	uint8_t uuid[16];	 /* set by mkfs */
+	uint64_t mount_count;	 /* mounts so far, the caller's included */
+	uint64_t block_size;	 /* 4096 */
+	uint64_t nblocks;	 /* blocks in the file system, metadata included */
+	uint64_t journal_blocks; /* metadata areas, in blocks */
+	uint64_t bitmap_blocks;
+	uint64_t itable_blocks;
+	uint64_t data_start; /* first data block, a multiple of 512 (2 MiB) */
+	/* the backing, as the media layer classified it (docs/pmem.md); static strings */
+	uint64_t media_size;	 /* bytes */
+	const char *kind;	 /* devdax, fsdax, pagecache, tmpfs, huge-tmpfs, hugetlbfs, memfd */
+	const char *granularity; /* byte, cache-line or page */
+	const char *persist;	 /* what makes stores durable: none, fence, flush or msync */
+	const char *flush_insn;	 /* clwb, clflushopt, clflush or none */
+	uint8_t pmd_capable;	 /* the kernel maps aligned 2 MiB windows with PMDs */
+	uint8_t pud_capable;	 /* ... and aligned 1 GiB windows with PUDs */
+	uint8_t is_volatile;	 /* contents are lost at power-off */
+	char reason[256];	 /* one line: why this kind, granularity and method */
+	/* free space as maximal runs of free data blocks (udax_statfs has the totals) */
+	uint64_t free_runs;
+	uint64_t free_runs_small; /* runs shorter than 16 blocks (64 KiB) */
+	uint64_t free_run_max;	  /* blocks in the longest run */
+};
+
+/* udax_info - facts about the mounted pool @fs. Errors: -EFAULT (NULL argument). */
+int udax_info(struct udax_fs *fs, struct udax_info *info);
+
 #ifdef __cplusplus
 }
 #endif
