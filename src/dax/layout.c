@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
 /* The invalidate lock and the busy-page wait of layout breaking (layout.h). */
+#include <errno.h>
 #include <limits.h>
 #include <time.h>
 
+#include "dax/entry_lock.h"
 #include "dax/futex.h"
 #include "dax/index.h"
 #include "dax/layout.h"
 #include "pmem/pmem.h"
 
 #define INV_WRITER (1u << 31)
+/* Longest sleep between two rounds of dax_break_layout. */
+#define WAIT_SLICE_MS 20
 
 void dax_invalidate_lock_shared(struct dax_mapping *m)
 {
@@ -66,33 +70,72 @@ static int time_left(int timeout_ms, int64_t start)
 	return timeout_ms < 0 ? -1 : left > 0 ? (int)left : 0;
 }
 
-int dax_layout_wait_idle(const struct dax_fault_file *f, uint64_t first, uint64_t last,
-			 int timeout_ms, const _Atomic uint32_t *cancel, uint32_t cancel_seen)
+/*
+ * The first media page of [first, last] that has references: 1 with it in
+ * *pm and *pfn, 0 if every page is idle, or an iomap error.
+ */
+static int find_busy(const struct dax_fault_file *f, uint64_t first, uint64_t last,
+		     struct pmem **pm, uint64_t *pfn)
 {
-	uint64_t pos = first << DAX_PAGE_SHIFT, end, len;
-	int64_t start = now_ms();
+	uint64_t pos = first << DAX_PAGE_SHIFT, end = (last + 1) << DAX_PAGE_SHIFT, len, p;
 	struct iomap map;
 	int ret = 0;
 
-	if (last >= DAX_INDEX_LIMIT)
-		last = DAX_INDEX_LIMIT - 1;
-	end = (last + 1) << DAX_PAGE_SHIFT;
 	while (pos < end && !ret) {
 		ret = f->ops->iomap_begin(f->host, pos, end - pos, IOMAP_REPORT, &map);
 		if (ret)
 			break;
 		len = map.offset + map.length > pos ? map.offset + map.length - pos : 0;
 		len = len < end - pos ? len : end - pos;
-		if (map.type == IOMAP_MAPPED && len)
-			ret = pmem_pages_wait_idle(map.pm,
-						   (map.addr + (pos - map.offset)) >> DAX_PAGE_SHIFT,
-						   (len + DAX_PAGE_SIZE - 1) >> DAX_PAGE_SHIFT,
-						   time_left(timeout_ms, start), cancel,
-						   cancel_seen);
+		for (p = 0; map.type == IOMAP_MAPPED && p < len && !ret; p += DAX_PAGE_SIZE) {
+			*pfn = (map.addr + (pos + p - map.offset)) >> DAX_PAGE_SHIFT;
+			if (pmem_page_refs(map.pm, *pfn)) {
+				*pm = map.pm;
+				ret = 1;
+			}
+		}
 		f->ops->iomap_end(f->host, pos, end - pos, 0, IOMAP_REPORT, &map);
 		if (!len)
-			break; /* a provider that reports nothing at pos: nothing more is mapped */
+			break; /* the provider reports nothing at pos: nothing more is mapped */
 		pos += len;
 	}
 	return ret;
+}
+
+int dax_break_layout(const struct dax_fault_file *f, uint64_t first, uint64_t last,
+		     dax_unmap_fn unmap, const struct dax_layout_wait *w)
+{
+	struct dax_mapping *m = f->mapping;
+	int64_t start = now_ms();
+	struct pmem *pm = NULL;
+	uint64_t pfn = 0;
+	int ret, left;
+
+	if (last >= DAX_INDEX_LIMIT)
+		last = DAX_INDEX_LIMIT - 1;
+	for (;;) {
+		dax_invalidate_lock(m);
+		unmap(m, first, last - first + 1);
+		ret = find_busy(f, first, last, &pm, &pfn);
+		if (!ret) {
+			dax_delete_range(f->arena, m, first, last);
+			return 0;
+		}
+		dax_invalidate_unlock(m);
+		if (ret < 0)
+			return ret;
+		/*
+		 * Without the lock a fault may map the page again: its reference
+		 * is a mapping's, not a pin's, so the wait is a slice, and the
+		 * next round unmaps again.
+		 */
+		left = time_left(w->timeout_ms, start);
+		ret = pmem_pages_wait_idle(pm, pfn, 1, left >= 0 && left < WAIT_SLICE_MS ? left
+							  : WAIT_SLICE_MS,
+					   w->cancel, w->cancel_seen);
+		if (ret == -ETIMEDOUT && (left < 0 || left > WAIT_SLICE_MS))
+			ret = 0;
+		if (ret)
+			return ret;
+	}
 }

@@ -6,18 +6,22 @@
  *
  * A change that frees or moves the blocks of a file range (truncate down,
  * hole punch, zero, collapse, insert, the eviction of an unlinked file)
- * runs, in this order:
+ * calls dax_break_layout, which loops:
  *   1. dax_invalidate_lock: new faults on the file wait (every fault holds
  *      the lock shared for its whole duration, src/dax/fault.c);
- *   2. the caller unmaps the range from every mapping (their page
- *      references go);
- *   3. dax_layout_wait_idle: waits until no media page of the range has a
- *      reference left (pins: DMA, io_uring buffers, long copies), bounded by
- *      a timeout and cancellable; on failure the caller unlocks and changes
- *      nothing;
- *   4. dax_delete_range, the file system's change, dax_invalidate_unlock.
- * After 4, no mapping shows and no pin holds the freed blocks: an old
- * mapping refaults and gets SIGBUS beyond EOF, zeros or the new data.
+ *   2. the range is unmapped from every mapping (their page references go);
+ *   3. if a media page of the range still has references (pins: DMA,
+ *      io_uring buffers, long copies), the lock is dropped, the page waited
+ *      for (bounded by a timeout, cancellable) and the loop starts again: a
+ *      pinning thread may need a fault to finish pinning, as in
+ *      xfs_break_dax_layouts;
+ *   4. otherwise the index entries of the range are deleted and it returns
+ *      with the lock held: the caller changes the layout, then calls
+ *      dax_invalidate_unlock.
+ * On failure (-ETIMEDOUT, -EINTR, iomap errors) the lock is not held and
+ * nothing changed. After the unlock, no mapping shows and no pin holds the
+ * freed blocks: an old mapping refaults and gets SIGBUS beyond EOF, zeros
+ * or the new data.
  *
  * The lock is a futex word in the arena: readers count in the low bits; a
  * writer sets the top bit (new readers then wait) and waits for the count to
@@ -38,12 +42,18 @@ void dax_invalidate_unlock_shared(struct dax_mapping *m);
 void dax_invalidate_lock(struct dax_mapping *m);
 void dax_invalidate_unlock(struct dax_mapping *m);
 
-/*
- * Step 3 for file pages [first, last] of @f: the media pages its iomap
- * reports there must have no references. 0, -ETIMEDOUT, -EINTR (see
- * pmem_pages_wait_idle for @timeout_ms and @cancel), or an iomap error.
- */
-int dax_layout_wait_idle(const struct dax_fault_file *f, uint64_t first, uint64_t last,
-			 int timeout_ms, const _Atomic uint32_t *cancel, uint32_t cancel_seen);
+/* How long dax_break_layout waits for busy pages (see pmem_pages_wait_idle). */
+struct dax_layout_wait {
+	int timeout_ms; /* < 0: no limit */
+	const _Atomic uint32_t *cancel;
+	uint32_t cancel_seen;
+};
+
+/* Unmaps file pages [index, +nr) of @m from every mapping (vm_unmap_mapping_range). */
+typedef void (*dax_unmap_fn)(struct dax_mapping *m, uint64_t index, uint64_t nr);
+
+/* The protocol above for file pages [first, last] of @f. 0: the lock is held. */
+int dax_break_layout(const struct dax_fault_file *f, uint64_t first, uint64_t last,
+		     dax_unmap_fn unmap, const struct dax_layout_wait *w);
 
 #endif

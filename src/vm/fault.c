@@ -32,6 +32,7 @@
 #include <ucontext.h>
 
 #include "vm/install.h"
+#include "vm/linear.h"
 #include "vm/signal.h"
 #include "vm/vma.h"
 
@@ -97,6 +98,10 @@ static void serve(struct vm_vma *v, siginfo_t *si, ucontext_t *uc)
 		vma_put(v);
 		si->si_code = SEGV_ACCERR;
 		vm_signal_chain(SIGSEGV, si, uc);
+		return;
+	}
+	if (vm_object_is_linear(v->obj)) {
+		vm_linear_serve(v, si, uc);
 		return;
 	}
 	vm_forget_faulting_page(v, addr, write);

@@ -275,6 +275,8 @@ void vm_object_put(struct vm_object *o)
 {
 	if (atomic_fetch_sub(&o->refs, 1) != 1)
 		return;
+	if (o->release)
+		o->release(o);
 	free((void *)o->cow);
 	free((void *)o->shown);
 	free(o);

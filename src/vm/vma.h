@@ -38,6 +38,9 @@ struct vm_object {
 	_Atomic uint64_t events[VM_NR_ORDERS][VM_FAULT_NR_EVENTS];
 	_Atomic uint64_t around_pages;
 	_Atomic uint64_t segv;
+	/* Linear objects (vm/linear.h): their media, and what frees their state. */
+	struct vm_linear *linear;
+	void (*release)(struct vm_object *o);
 };
 
 /* One slot. end == 0: free. Fields are atomics: readers race with writers. */

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "common/err.h"
@@ -255,25 +256,23 @@ void api_writeback(struct udax_file *f)
 static int break_layout(struct udax_file *f, uint64_t first, uint64_t last, int timeout_ms,
 			const _Atomic uint32_t *cancel, struct api_layout *lo)
 {
+	struct dax_layout_wait w = {.timeout_ms = timeout_ms,
+				    .cancel = cancel,
+				    .cancel_seen = cancel ? atomic_load(cancel) : 0};
 	struct mapped_inode *mi = known_inode(f);
-	uint32_t cancel_seen = cancel ? atomic_load(cancel) : 0;
-	struct dax_mapping *m;
 	int ret;
 
 	lo->mi = mi;
 	if (!mi)
 		return 0;
-	m = mi->file.mapping;
-	dax_invalidate_lock(m);
-	vm_unmap_mapping_range(m, first, last - first + 1);
-	ret = dax_layout_wait_idle(&mi->file, first, last, timeout_ms, cancel, cancel_seen);
+	ret = dax_break_layout(&mi->file, first, last, vm_unmap_mapping_range, &w);
 	if (ret) {
-		dax_invalidate_unlock(m);
 		lo->mi = NULL;
-		return udax_err(-ret, "layout change: pages of the range are still pinned%s",
-				ret == -ETIMEDOUT ? " (timed out)" : "");
+		return udax_err(-ret, "layout change: %s",
+				ret == -ETIMEDOUT ? "pages of the range are still pinned (timed out)"
+				: ret == -EINTR	  ? "the wait for pinned pages was cancelled"
+						  : strerror(-ret));
 	}
-	dax_delete_range(arena, m, first, last);
 	return 0;
 }
 
