@@ -303,6 +303,17 @@ struct udax_fault_stats {
 /* Counters of the mapping holding @addr, or of the whole process if @addr is NULL. */
 int udax_fault_stats(const void *addr, struct udax_fault_stats *st);
 
+/*
+ * Writeback counters of the process (fsync, fdatasync, msync(MS_SYNC) and
+ * remapping of files with dirty entries), like the dax_writeback_* tracepoints.
+ */
+struct udax_writeback_stats {
+	uint64_t writebacks; /* ranges written back on media that can persist */
+	uint64_t entries;    /* dirty entries flushed (4 KiB or 2 MiB each) */
+	uint64_t bytes;	     /* bytes flushed */
+};
+int udax_writeback_stats(struct udax_writeback_stats *st);
+
 struct udax_pmd_coverage {
 	uint64_t mapped;     /* bytes resident */
 	uint64_t pmd_mapped; /* of which mapped with 2 MiB pages (from /proc/self/smaps) */

@@ -76,6 +76,7 @@ int main(void)
 {
 	struct udax_fs *fs;
 	struct udax_file *f;
+	struct udax_writeback_stats wb0, wb1;
 	char want[PG], other[PG];
 	char *p;
 
@@ -105,8 +106,16 @@ int main(void)
 	check_image(0, 2 * MiB, other, true);
 	check_image(100, 2 * MiB, other, false); /* if everything reached the media */
 	check_image(0, 1 * MiB, want, false);	 /* the earlier store is untouched */
+	CHECK_OK(udax_writeback_stats(&wb0));
 	CHECK_OK(udax_fsync(f));
 	check_image(0, 2 * MiB, other, false);
+	CHECK_OK(udax_writeback_stats(&wb1));
+	CHECK_EQ(wb1.writebacks, wb0.writebacks + 1);
+	CHECK(wb1.entries > wb0.entries && wb1.bytes >= wb0.bytes + PG);
+	CHECK_OK(udax_fsync(f)); /* nothing dirty: nothing flushed */
+	CHECK_OK(udax_writeback_stats(&wb0));
+	CHECK_EQ(wb0.entries, wb1.entries);
+	CHECK_ERR(udax_writeback_stats(NULL), EFAULT);
 
 	CHECK_OK(udax_munmap(p, 4 * MiB));
 	CHECK_OK(udax_close(f));

@@ -81,14 +81,31 @@ static void wrprotect(void *arg, struct dax_mapping *m, uint64_t index, uint64_t
 
 static const struct dax_writeback_ops writeback_ops = {.wrprotect = wrprotect};
 
+/* Process-wide writeback counters (udax_writeback_stats). */
+static _Atomic uint64_t wb_calls, wb_entries, wb_bytes;
+
 /* Writes back the dirty entries of pages [first, last]; volatile media has none to flush. */
 static void mi_writeback(const struct mapped_inode *mi, uint64_t first, uint64_t last)
 {
 	const struct dax_fault_file *f = &mi->file;
+	struct dax_writeback_stats st = {0};
 
-	if (pmem_get_info(f->pm)->method != PMEM_METHOD_NONE)
-		dax_writeback_range(arena, f->mapping, f->pm, f->media, first, last,
-				    &writeback_ops, NULL);
+	if (pmem_get_info(f->pm)->method == PMEM_METHOD_NONE)
+		return;
+	dax_writeback_range(arena, f->mapping, f->pm, f->media, first, last, &writeback_ops, &st);
+	atomic_fetch_add(&wb_calls, 1);
+	atomic_fetch_add(&wb_entries, st.entries);
+	atomic_fetch_add(&wb_bytes, st.bytes);
+}
+
+int udax_writeback_stats(struct udax_writeback_stats *st)
+{
+	if (!st)
+		return udax_err(EFAULT, "writeback stats: NULL argument");
+	st->writebacks = atomic_load(&wb_calls);
+	st->entries = atomic_load(&wb_entries);
+	st->bytes = atomic_load(&wb_bytes);
+	return 0;
 }
 
 /*
