@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "udax.h"
 #include "pmem/pmem.h"
 
@@ -486,33 +487,6 @@ static void raw_setup(void)
 	printf("media: %s files (%s), method %s with %s\n", pmem_kind_name(info->kind),
 	       info->is_volatile ? "DRAM" : "persistent", pmem_method_name(info->method),
 	       pmem_insn_name(info->insn));
-}
-
-static void print_machine(void)
-{
-	char line[256], model[256] = "?";
-	struct utsname u;
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "model name", 10)) {
-			snprintf(model, sizeof(model), "%s", strchr(line, ':') + 2);
-			model[strcspn(model, "\n")] = 0;
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	uname(&u);
-	printf("machine: %ld cpus, %s, kernel %s\n", sysconf(_SC_NPROCESSORS_ONLN), model,
-	       u.release);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 struct stat_ops {

@@ -58,6 +58,7 @@ struct dax_mapping {
 	_Atomic uint64_t nr_nodes; /* index nodes in use (memory accounting) */
 	_Atomic uint32_t invalidate;  /* invalidate lock: readers, | writer bit (layout.h) */
 	struct dax_mutex inv_writers; /* serialises writers of the invalidate lock */
+	_Atomic uint32_t breakers;    /* layout changes in progress (new pins wait) */
 };
 
 struct dax_arena {

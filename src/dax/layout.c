@@ -78,8 +78,12 @@ static int find_busy(const struct dax_fault_file *f, uint64_t first, uint64_t la
 		     struct pmem **pm, uint64_t *pfn)
 {
 	uint64_t pos = first << DAX_PAGE_SHIFT, end = (last + 1) << DAX_PAGE_SHIFT, len, p;
+	uint64_t size = f->i_size(f->host);
 	struct iomap map;
 	int ret = 0;
+
+	/* No page past EOF can be mapped or pinned (truncate waited for them). */
+	end = end < size ? end : size;
 
 	while (pos < end && !ret) {
 		ret = f->ops->iomap_begin(f->host, pos, end - pos, IOMAP_REPORT, &map);
@@ -102,8 +106,32 @@ static int find_busy(const struct dax_fault_file *f, uint64_t first, uint64_t la
 	return ret;
 }
 
+void dax_layout_pin_gate(struct dax_mapping *m)
+{
+	uint32_t b;
+
+	while ((b = atomic_load(&m->breakers)))
+		dax_futex_wait(&m->breakers, b);
+}
+
+static int break_layout(const struct dax_fault_file *f, uint64_t first, uint64_t last,
+			dax_unmap_fn unmap, const struct dax_layout_wait *w);
+
 int dax_break_layout(const struct dax_fault_file *f, uint64_t first, uint64_t last,
 		     dax_unmap_fn unmap, const struct dax_layout_wait *w)
+{
+	struct dax_mapping *m = f->mapping;
+	int ret;
+
+	atomic_fetch_add(&m->breakers, 1);
+	ret = break_layout(f, first, last, unmap, w);
+	if (atomic_fetch_sub(&m->breakers, 1) == 1)
+		dax_futex_wake(&m->breakers, INT_MAX);
+	return ret;
+}
+
+static int break_layout(const struct dax_fault_file *f, uint64_t first, uint64_t last,
+			dax_unmap_fn unmap, const struct dax_layout_wait *w)
 {
 	struct dax_mapping *m = f->mapping;
 	int64_t start = now_ms();

@@ -18,6 +18,9 @@
  *   4. otherwise the index entries of the range are deleted and it returns
  *      with the lock held: the caller changes the layout, then calls
  *      dax_invalidate_unlock.
+ * New pins of the file wait while a change is in progress (the pin gate),
+ * so that a stream of short pins cannot starve it; pins already under way
+ * finish (they may need faults, which run between rounds).
  * On failure (-ETIMEDOUT, -EINTR, iomap errors) the lock is not held and
  * nothing changed. After the unlock, no mapping shows and no pin holds the
  * freed blocks: an old mapping refaults and gets SIGBUS beyond EOF, zeros
@@ -55,5 +58,12 @@ typedef void (*dax_unmap_fn)(struct dax_mapping *m, uint64_t index, uint64_t nr)
 /* The protocol above for file pages [first, last] of @f. 0: the lock is held. */
 int dax_break_layout(const struct dax_fault_file *f, uint64_t first, uint64_t last,
 		     dax_unmap_fn unmap, const struct dax_layout_wait *w);
+
+/*
+ * A new pin waits here while a layout change of @m is in progress, so that
+ * pins taken one after another cannot starve it. Only a pinner that holds
+ * no page reference yet may wait (the change may be waiting for those).
+ */
+void dax_layout_pin_gate(struct dax_mapping *m);
 
 #endif

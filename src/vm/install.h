@@ -19,6 +19,11 @@ int vm_zero_init(void);
  * @off modulo 2 MiB; at @hint if that is free and congruent.
  */
 int vm_reserve(uint64_t len, uint64_t off, uintptr_t hint, uintptr_t *addrp);
+/* The same with any power-of-two @align instead of 2 MiB. */
+int vm_reserve_aligned(uint64_t len, uint64_t align, uint64_t off, uintptr_t hint,
+		       uintptr_t *addrp);
+/* Puts @v in the registry (-ENOMEM with a message when it is full). */
+int vm_publish(const struct vm_vma *v);
 /* The same at exactly @addr (@noreplace: -EEXIST if something is there). */
 int vm_reserve_fixed(uintptr_t addr, uint64_t len, bool noreplace);
 /* [signal-safe] [addr, +len) becomes reservation again (nothing else is updated). */

@@ -319,32 +319,6 @@ int vm_linear_mprotect(void *addr, size_t len, int prot)
 	return ret ? ret : vm_mprotect(addr, len, prot);
 }
 
-/* A reservation of @len bytes at a multiple of @a plus @colour (at @hint if that fits). */
-static int reserve_aligned(uint64_t len, uint64_t a, uint64_t colour, uintptr_t hint,
-			   uintptr_t *addrp)
-{
-	uintptr_t base, start;
-	void *p;
-
-	if (a <= DAX_PMD_SIZE)
-		return vm_reserve(len, colour, hint, addrp);
-	if (hint && hint % a == colour && !vm_reserve_fixed(hint, len, true)) {
-		*addrp = hint;
-		return 0;
-	}
-	p = mmap(NULL, len + a, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return udax_err(errno, "reserve %llu bytes of address space: %m",
-				(unsigned long long)len);
-	base = (uintptr_t)p;
-	start = base + ((colour - base % a) & (a - 1));
-	if (start > base)
-		munmap(p, start - base);
-	munmap((void *)(start + len), base + a - start);
-	*addrp = start;
-	return 0;
-}
-
 /* The address range of a new linear mapping, reserved; the kernel's dax_get_unmapped_area. */
 static int place(const struct vm_linear *l, void *hint, uint64_t len, int flags, uint64_t off,
 		 uintptr_t *addrp)
@@ -354,7 +328,7 @@ static int place(const struct vm_linear *l, void *hint, uint64_t len, int flags,
 	int ret;
 
 	if (!(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
-		return reserve_aligned(len, a, off % a, addr, addrp);
+		return vm_reserve_aligned(len, a, off, addr, addrp);
 	if (addr % l->align)
 		return udax_err(EINVAL, "mmap: fixed address %p is not a multiple of the alignment",
 				hint);
@@ -397,16 +371,6 @@ static int check_mmap_args(const struct vm_linear *l, size_t len, int prot, int 
 	if ((prot & PROT_WRITE) && l->rdonly)
 		return udax_err(EACCES, "mmap: writable mapping of a read-only region");
 	return 0;
-}
-
-static int publish(const struct vm_vma *v)
-{
-	struct vm_area *a;
-
-	vma_write_begin();
-	a = vma_insert(v);
-	vma_write_end();
-	return a ? 0 : udax_err(ENOMEM, "udax mappings: all %d slots in use", VM_MAX_AREAS);
 }
 
 /*
@@ -463,7 +427,7 @@ int vm_linear_mmap(struct vm_linear *l, void *hint, size_t len, int prot, int fl
 	if (!ret) {
 		v.start = addr;
 		v.end = addr + len;
-		ret = publish(&v);
+		ret = vm_publish(&v);
 		if (ret)
 			munmap((void *)addr, len);
 	}
@@ -502,7 +466,7 @@ static int add_area(const struct vm_vma *v, uintptr_t start, uint64_t len, uint6
 	nv.start = start;
 	nv.end = start + len;
 	nv.pgoff = off >> DAX_PAGE_SHIFT;
-	return publish(&nv);
+	return vm_publish(&nv);
 }
 
 static int grow_in_place(const struct vm_vma *v, uint64_t more)

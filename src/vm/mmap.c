@@ -104,7 +104,7 @@ static int carve_range(uintptr_t lo, uintptr_t hi, int prot, struct vm_vma *hit,
 	return ret;
 }
 
-static int publish(const struct vm_vma *v)
+int vm_publish(const struct vm_vma *v)
 {
 	struct vm_area *a;
 
@@ -194,7 +194,7 @@ int vm_mmap(const struct dax_fault_file *file, void *hint, size_t len, int prot,
 	if (!ret) {
 		v.start = addr;
 		v.end = addr + len;
-		ret = publish(&v);
+		ret = vm_publish(&v);
 		if (ret)
 			munmap((void *)addr, len);
 	}
@@ -307,7 +307,7 @@ static int move_area(const struct vm_vma *v, uintptr_t old, uint64_t old_len, ui
 	if (!ret && old == new) /* windows left in place would escape the new shown table */
 		ret = vm_for_each_uncopied(v, old, old_len, vm_reset_run, NULL);
 	if (!ret)
-		ret = publish(&nv);
+		ret = vm_publish(&nv);
 	if (old != new)
 		munmap((void *)old, old_len);
 	vm_object_put(v->obj);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "common/err.h"
+#include "dax/layout.h"
 #include "vm/install.h"
 #include "vm/vma.h"
 
@@ -49,9 +50,9 @@ static int pin_one(uintptr_t addr, bool write, struct vm_pin_page *pp)
 	if (!vma_get(addr, &v))
 		return udax_err(EFAULT, "pin: %p is not in a udax mapping", (void *)addr);
 	f = &v.obj->file;
-	slot = shown_of(&v, addr);
+	slot = v.shared && f->page_ref && v.obj->shown ? shown_of(&v, addr) : NULL;
 	s = slot ? atomic_load(slot) : 0;
-	if (!v.shared || !f->page_ref || !slot)
+	if (!slot)
 		ret = udax_err(EINVAL, "pin: %p is not in a shared mapping of a file", (void *)addr);
 	else if (!s || (write && !(s & VM_SHOWN_WRITABLE)))
 		ret = -EAGAIN; /* not shown (as needed) yet: fault it in */
@@ -75,6 +76,20 @@ static int pin_one(uintptr_t addr, bool write, struct vm_pin_page *pp)
 	return ret;
 }
 
+/* Before taking any reference: wait out layout changes of the file at @addr. */
+static void gate(uintptr_t addr)
+{
+	struct dax_mapping *m;
+	struct vm_vma v;
+
+	if (!vma_get(addr, &v))
+		return;
+	m = v.obj->file.mapping; /* indexes live as long as their arena */
+	vma_put(&v);
+	if (m)
+		dax_layout_pin_gate(m);
+}
+
 static void unpin_page(struct vm_pin_page *pp)
 {
 	const struct dax_fault_file *f = &pp->obj->file;
@@ -95,6 +110,7 @@ int vm_pin(const void *addr, size_t len, bool write, struct vm_pin **out)
 	pin = malloc(sizeof(*pin) + nr * sizeof(pin->page[0]));
 	if (!pin)
 		return udax_err(ENOMEM, "pin: %llu pages", (unsigned long long)nr);
+	gate(first);
 	for (pin->nr = 0; pin->nr < nr && !ret;) {
 		ret = pin_one(first + (pin->nr << DAX_PAGE_SHIFT), write, &pin->page[pin->nr]);
 		if (!ret)

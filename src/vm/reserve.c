@@ -28,29 +28,33 @@ int vm_reserve_fixed(uintptr_t addr, uint64_t len, bool noreplace)
 	return 0;
 }
 
-int vm_reserve(uint64_t len, uint64_t off, uintptr_t hint, uintptr_t *addrp)
+int vm_reserve_aligned(uint64_t len, uint64_t align, uint64_t off, uintptr_t hint,
+		       uintptr_t *addrp)
 {
-	uint64_t colour = off % DAX_PMD_SIZE;
+	uint64_t colour = off % align;
 	uintptr_t base, start;
 	void *p;
 
-	if (hint && hint % DAX_PMD_SIZE == colour && !vm_reserve_fixed(hint, len, true)) {
+	if (hint && hint % align == colour && !vm_reserve_fixed(hint, len, true)) {
 		*addrp = hint;
 		return 0;
 	}
-	p = mmap(NULL, len + DAX_PMD_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	p = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return udax_err(errno, "reserve %llu bytes of address space: %m",
 				(unsigned long long)len);
 	base = (uintptr_t)p;
-	start = base + ((colour - base % DAX_PMD_SIZE) & (DAX_PMD_SIZE - 1));
+	start = base + ((colour - base % align) & (align - 1));
 	if (start > base)
 		munmap(p, start - base);
-	if (start + len < base + len + DAX_PMD_SIZE)
-		munmap((void *)(start + len), base + DAX_PMD_SIZE - start);
+	munmap((void *)(start + len), base + align - start);
 	*addrp = start;
 	return 0;
+}
+
+int vm_reserve(uint64_t len, uint64_t off, uintptr_t hint, uintptr_t *addrp)
+{
+	return vm_reserve_aligned(len, DAX_PMD_SIZE, off, hint, addrp);
 }
 
 int vm_reserve_again(uintptr_t addr, uint64_t len)
