@@ -12,7 +12,8 @@
  * them back). The file system is a linear provider: file offset = media
  * offset, allocation in zeroed 2 MiB chunks, as udaxfs allocates large files.
  *
- * usage: vm_bench [MiB]   (default 256)
+ * usage: vm_bench [-d DIR] [MiB]   (default 256 MiB; -d: only files in DIR,
+ *        e.g. an ext4 -o dax mount in the kvm-dax guest)
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -336,7 +337,9 @@ static bool write_long(const char *path, long v)
 
 int main(int argc, char **argv)
 {
-	uint64_t size = (argc > 1 ? strtoull(argv[1], NULL, 0) : 256) << 20;
+	const char *only = argc > 2 && !strcmp(argv[1], "-d") ? argv[2] : NULL;
+	int arg = only ? 3 : 1;
+	uint64_t size = (argc > arg ? strtoull(argv[arg], NULL, 0) : 256) << 20;
 	size_t asize = dax_arena_size(8192, 256);
 	const char *nr_path = "/proc/sys/vm/nr_hugepages";
 	long nr_huge = read_long(nr_path);
@@ -348,6 +351,10 @@ int main(int argc, char **argv)
 	mem = mmap(NULL, asize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED || (ret = dax_arena_format(mem, asize, 256, &arena)))
 		die("arena", mem == MAP_FAILED ? errno : ret);
+	if (only) {
+		bench_backing("files in the given directory", only, size);
+		return 0;
+	}
 	bench_backing("tmpfs, 4 KiB pages", "/dev/shm", size);
 	snprintf(opts, sizeof(opts), "huge=always,size=%llum",
 		 (unsigned long long)(3 * size >> 20));
