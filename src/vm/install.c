@@ -98,6 +98,38 @@ static void show(const struct vm_vma *v, uint64_t index, uint64_t val)
 		f->page_ref(f->host, old - 1, 1, -1);
 }
 
+/*
+ * show() for pages [first, first + nr) showing consecutive media from
+ * @shown on (0: nothing), with the new references taken in runs: a window
+ * of 2 MiB costs one page_ref call, not 512.
+ */
+static void show_run(const struct vm_vma *v, uint64_t first, uint64_t nr, uint64_t shown)
+{
+	const struct dax_fault_file *f = &v->obj->file;
+	uint64_t i, run = 0, old, val;
+	_Atomic uint64_t *slot;
+
+	if (!shown || !f->page_ref) {
+		for (i = 0; i < nr; i++)
+			show(v, first + i, shown ? shown + i : 0);
+		return;
+	}
+	for (i = 0; i <= nr; i++) {
+		slot = i < nr ? shown_slot(v, first + i) : NULL;
+		val = slot ? shown + i : 0;
+		old = slot ? atomic_exchange(slot, val) & ~VM_SHOWN_WRITABLE : 0;
+		if (slot && old != (val & ~VM_SHOWN_WRITABLE)) {
+			run++; /* a new reference, taken with its run below */
+			if (old)
+				f->page_ref(f->host, old - 1, 1, -1);
+			continue;
+		}
+		if (run)
+			f->page_ref(f->host, ((shown + i - run) & ~VM_SHOWN_WRITABLE) - 1, run, 1);
+		run = 0;
+	}
+}
+
 void vm_release_pages(const struct vm_vma *v, uintptr_t addr, uint64_t len)
 {
 	for (uint64_t d = 0; d < len; d += DAX_PAGE_SIZE)
@@ -173,8 +205,7 @@ static int map_window(const struct vm_vma *v, uintptr_t addr, uint64_t len, uint
 	if (w->pm)
 		shown = ((off >> DAX_PAGE_SHIFT) + 1) |
 			(w->prot & PROT_WRITE ? VM_SHOWN_WRITABLE : 0);
-	for (uint64_t i = 0; i < len >> DAX_PAGE_SHIFT; i++)
-		show(v, first + i, shown ? shown + i : 0);
+	show_run(v, first, len >> DAX_PAGE_SHIFT, shown);
 	return 0;
 }
 

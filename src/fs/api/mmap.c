@@ -47,9 +47,9 @@ static struct dax_arena *arena;
 static uint64_t mi_size(void *host)
 {
 	const struct mapped_inode *mi = host;
-	struct udax_stat st;
+	uint64_t size;
 
-	return udaxfs_getattr(mi->node, &st) ? 0 : st.size;
+	return udaxfs_size(mi->node, &size) ? 0 : size;
 }
 
 static int mi_iomap_begin(void *host, uint64_t pos, uint64_t len, unsigned flags,
