@@ -34,6 +34,7 @@ int cmd_cp(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_mv(int argc, char **argv);
 int cmd_mkdir(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 /* "udax: <message>" on stderr; returns EXIT_FAIL. */
 __attribute__((format(printf, 1, 2))) int fail(const char *fmt, ...);

@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{"rm", "remove a file or, with -r, a directory tree (POOL:PATH)", cmd_rm},
 	{"mv", "rename inside a pool (POOL:SRC POOL:DST)", cmd_mv},
 	{"mkdir", "create a directory (POOL:PATH)", cmd_mkdir},
+	{"demo", "the DAX story end to end on a pool it makes and removes", cmd_demo},
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

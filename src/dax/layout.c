@@ -54,20 +54,23 @@ void dax_invalidate_unlock(struct dax_mapping *m)
 	dax_mutex_unlock(&m->inv_writers);
 }
 
-static int64_t now_ms(void)
+static int64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* What is left of @timeout_ms, counted from @start (never below 0 for a bounded wait). */
+/*
+ * What is left of @timeout_ms since @start (ns), rounded up so a bounded
+ * wait never ends early; never below 0 for a bounded wait.
+ */
 static int time_left(int timeout_ms, int64_t start)
 {
-	int64_t left = timeout_ms - (now_ms() - start);
+	int64_t left = (int64_t)timeout_ms * 1000000 - (now_ns() - start);
 
-	return timeout_ms < 0 ? -1 : left > 0 ? (int)left : 0;
+	return timeout_ms < 0 ? -1 : left > 0 ? (int)((left + 999999) / 1000000) : 0;
 }
 
 /*
@@ -134,7 +137,7 @@ static int break_layout(const struct dax_fault_file *f, uint64_t first, uint64_t
 			dax_unmap_fn unmap, const struct dax_layout_wait *w)
 {
 	struct dax_mapping *m = f->mapping;
-	int64_t start = now_ms();
+	int64_t start = now_ns();
 	struct pmem *pm = NULL;
 	uint64_t pfn = 0;
 	int ret, left;

@@ -91,18 +91,18 @@ static uint64_t first_busy(const struct pmem *pm, uint64_t pfn, uint64_t nr)
 	return pfn + nr;
 }
 
-static int64_t now_ms(void)
+static int64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int pmem_pages_wait_idle(struct pmem *pm, uint64_t pfn, uint64_t nr, int timeout_ms,
 			 const _Atomic uint32_t *cancel, uint32_t cancel_seen)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms, left;
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ns() + (int64_t)timeout_ms * 1000000, left;
 	uint64_t end = pfn + nr;
 	struct timespec ts;
 	uint32_t gen;
@@ -117,11 +117,11 @@ int pmem_pages_wait_idle(struct pmem *pm, uint64_t pfn, uint64_t nr, int timeout
 		if (cancel && atomic_load(cancel) != cancel_seen)
 			return -EINTR;
 		if (deadline >= 0) {
-			left = deadline - now_ms();
+			left = deadline - now_ns();
 			if (left <= 0)
 				return -ETIMEDOUT;
-			ts.tv_sec = left / 1000;
-			ts.tv_nsec = (left % 1000) * 1000000;
+			ts.tv_sec = left / 1000000000;
+			ts.tv_nsec = left % 1000000000;
 		}
 		syscall(SYS_futex, &pm->idle_gen, FUTEX_WAIT_PRIVATE, gen, deadline >= 0 ? &ts : NULL,
 			NULL, 0);
