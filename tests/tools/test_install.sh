@@ -55,7 +55,7 @@ grep -qx udax_err "$dir/exported.txt" && bad "the internal udax_err is exported"
 
 # examples against the shared library, from a copy outside the source tree
 cp "$prefix"/share/doc/udax/examples/*.c "$dir/"
-for ex in map_file copy_in_out; do
+for ex in map_file copy_in_out sync_log pin_copy; do
 	# shellcheck disable=SC2086 # word splitting of flags is intended
 	cc -std=c11 -Wall -Wextra -Werror $extra -o "$dir/$ex" "$dir/$ex.c" $cflags $libs \
 		-Wl,-rpath,"$libdir" 2>"$dir/cc.log" || {
@@ -69,6 +69,11 @@ echo "$out" | grep -q "^4 MiB stored through the mapping and read back$" || bad 
 yes 'copy me in and out' | head -c 3000001 >"$dir/host.txt"
 out=$("$dir/copy_in_out" "$dir/b.pool" "$dir/host.txt") || bad "copy_in_out failed: $out"
 [ "$out" = "3000001 bytes copied in and read back after a remount" ] || bad "copy_in_out printed: $out"
+out=$("$dir/sync_log" "$dir/d.pool" 1000) || bad "sync_log failed: $out"
+[ "$out" = "1000 records appended with MAP_SYNC, 1000 valid on reread" ] || bad "sync_log printed: $out"
+out=$("$dir/pin_copy" "$dir/e.pool") || bad "pin_copy failed: $out"
+[ "$out" = "device wrote 16 pinned pages: ok; the truncate waited for the device" ] ||
+	bad "pin_copy printed: $out"
 
 # the same example linked statically against libudax.a
 # shellcheck disable=SC2086
