@@ -54,6 +54,16 @@ struct udax_dir;
 
 struct udax_mkfs_opts {
 	uint64_t ninodes; /* 0: one inode per 32 KiB of pool, at most 2^20 */
+	/*
+	 * Bytes at the end of the pool reserved as one raw region for device-DAX
+	 * (udax_pool_raw_region, docs/devdax.md); 0: none. A multiple of 2 MiB
+	 * (-EINVAL). The region starts at a multiple of 1 GiB of the backing if
+	 * raw_size is a multiple of 1 GiB, else of 2 MiB: the largest such start
+	 * that leaves it room, and the file system ends there (it needs at least
+	 * 8 MiB: -EINVAL). Bytes past the region's end (less than its alignment)
+	 * are unused. mkfs does not write to the region.
+	 */
+	uint64_t raw_size;
 };
 
 /*
@@ -64,6 +74,15 @@ struct udax_mkfs_opts {
  * Errors: -EINVAL (size), -EBUSY (the pool is mounted), errors of the media layer.
  */
 int udax_mkfs(const char *path, uint64_t size, const struct udax_mkfs_opts *opts);
+
+/*
+ * udax_pool_raw_region - where the raw region of the pool at @path lies:
+ * bytes [*off, *off + *len) of the backing. Reads the superblock without
+ * mounting, so it works while the pool is mounted by this or another process.
+ * Errors: -ENOENT (the pool has none), -EUCLEAN (no sound superblock, or the
+ * recorded region does not fit the backing), errors of the media layer.
+ */
+int udax_pool_raw_region(const char *pool, uint64_t *off, uint64_t *len);
 
 /*
  * udax_mount - mount the pool at @path. Recovers after a crash of the previous
@@ -336,6 +355,8 @@ struct udax_info {
 	uint64_t bitmap_blocks;
 	uint64_t itable_blocks;
 	uint64_t data_start; /* first data block, a multiple of 512 (2 MiB) */
+	uint64_t raw_offset; /* the raw region (udax_mkfs_opts.raw_size): backing offset */
+	uint64_t raw_size;   /* ... and bytes; 0: none (it may not fit a corrupt pool) */
 	/* the backing, as the media layer classified it (docs/pmem.md); static strings */
 	uint64_t media_size;	 /* bytes */
 	const char *kind;	 /* devdax, fsdax, pagecache, tmpfs, huge-tmpfs, hugetlbfs, memfd */

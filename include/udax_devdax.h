@@ -6,7 +6,9 @@
  * no file system, no index and no dirty tracking, as the kernel's device-DAX
  * (/dev/daxX.Y) gives it. A region is either a real /dev/daxX.Y (size and
  * alignment from sysfs) or an emulation over any backing path: a plain file,
- * a /dev/shm or tmpfs file, a huge=always tmpfs file, a hugetlbfs file.
+ * a /dev/shm or tmpfs file, a huge=always tmpfs file, a hugetlbfs file. A
+ * region may be a part of its backing (udax_devdax_opts.offset), such as the
+ * raw region that mkfs reserved at the end of a udax pool (UDAX_DEVDAX_POOL).
  *
  * Mappings follow drivers/dax/device.c: shared only, offset, length and
  * address multiples of the region's alignment, and faults served in whole
@@ -46,6 +48,17 @@ struct udax_devdax;
  * the kernel's page size is smaller (udax_devdax_info.page_size says which).
  */
 #define UDAX_DEVDAX_EXACT_PAGES 0x4u
+/*
+ * @path is a udax pool and the region is (the start of) its raw region
+ * (udax_mkfs_opts.raw_size, udax_pool_raw_region): offset 0 or the region's,
+ * size 0 or at most the region's, which is also the capacity. The file
+ * system's blocks are never part of it, so the region may be opened and used
+ * while the pool is mounted, by this or another process, as a device-DAX
+ * namespace sits next to a file system on one DIMM. Errors as
+ * udax_pool_raw_region (-ENOENT: no raw region; -EUCLEAN), -EINVAL with
+ * UDAX_DEVDAX_CREATE.
+ */
+#define UDAX_DEVDAX_POOL 0x8u
 
 struct udax_devdax_opts {
 	/*
@@ -62,6 +75,12 @@ struct udax_devdax_opts {
 	/* With UDAX_DEVDAX_CREATE: bytes of backing to create (a multiple of 4096). */
 	uint64_t capacity;
 	/*
+	 * Backing offset of region byte 0, a multiple of align inside the
+	 * backing (-EINVAL); the region may then hold the backing's bytes from
+	 * there to its end. 0: from the start, as before.
+	 */
+	uint64_t offset;
+	/*
 	 * Bytes one fault maps at most: 0 maps from the faulting unit to the end
 	 * of the mapping (fastest, docs/devdax.md); otherwise a power of two of
 	 * at least align. Either way the kernel then maps the backing's pages.
@@ -75,9 +94,12 @@ struct udax_devdax_opts {
  * file). @opts: NULL for defaults. Opening a backing that is already open in
  * this process (same file) returns another handle to the same region, as a
  * second open of a /dev/dax does; its alignment must then be 0 or the same
- * (-EINVAL) and size 0 or the same (-EINVAL).
- * Errors: -EINVAL (alignment, size, flags), -EOPNOTSUPP (EXACT_PAGES), -ENOENT,
- * -EACCES, and the errors of the media layer.
+ * (-EINVAL) and size 0 or the same (-EINVAL). "Same region" means the same
+ * file and offset; regions of one file at other offsets must not overlap its
+ * open regions' capacity (-EBUSY).
+ * Errors: -EINVAL (alignment, offset, size, flags), -EOPNOTSUPP (EXACT_PAGES),
+ * -ENOENT, -EACCES, -EBUSY, -EUCLEAN (UDAX_DEVDAX_POOL), and the errors of
+ * the media layer.
  */
 int udax_devdax_open(const char *path, const struct udax_devdax_opts *opts,
 		     struct udax_devdax **out);
@@ -92,6 +114,7 @@ int udax_devdax_close(struct udax_devdax *dd);
 struct udax_devdax_info {
 	uint64_t size;	    /* region bytes now */
 	uint64_t align;	    /* mapping unit */
+	uint64_t offset;    /* backing offset of region byte 0 */
 	uint64_t capacity;  /* the most the region can grow to */
 	uint64_t page_size; /* the page size the kernel maps the backing with (4K/2M/1G) */
 	int real;	    /* 1: a real /dev/daxX.Y */

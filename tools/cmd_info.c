@@ -22,7 +22,8 @@ static void info_usage(FILE *out)
 		     "  Mount POOL and show its superblock, how its backing persists stores\n"
 		     "  and whether it can map 2 MiB pages (PMDs), usage, and the shape of the\n"
 		     "  free space: free runs and the share of free space in whole free\n"
-		     "  2 MiB groups (PMD-eligible).\n"
+		     "  2 MiB groups (PMD-eligible), and the raw region reserved for\n"
+		     "  device-DAX, if any.\n"
 		     "  --json  one JSON object instead of a table\n"
 		     "  exit: 0 shown, 1 failed (no such pool, corrupt pool), 2 usage error\n");
 }
@@ -51,6 +52,22 @@ static uint64_t pmd_free_blocks(const struct pool_facts *f)
 	return f->sf.pmd_free * 512;
 }
 
+/* The raw region: where it is, or that a corrupt superblock puts it past the media. */
+static void print_raw_region(const struct udax_info *in)
+{
+	char h[32];
+
+	if (!in->raw_size) {
+		printf("raw region          none\n");
+		return;
+	}
+	printf("raw region          %" PRIu64 " bytes (%s) at offset %" PRIu64 "%s\n", in->raw_size,
+	       human_size(in->raw_size, h, sizeof(h)), in->raw_offset,
+	       in->raw_offset > in->media_size || in->raw_size > in->media_size - in->raw_offset
+		       ? " (past the media end: corrupt)"
+		       : "");
+}
+
 static void info_table(const struct pool_facts *f)
 {
 	const struct udax_info *in = &f->in;
@@ -70,6 +87,7 @@ static void info_table(const struct pool_facts *f)
 	printf("bitmap              %" PRIu64 " blocks\n", in->bitmap_blocks);
 	printf("inode table         %" PRIu64 " blocks\n", in->itable_blocks);
 	printf("data start          block %" PRIu64 "\n", in->data_start);
+	print_raw_region(in);
 	printf("backing             %s\n", in->kind);
 	printf("media size          %" PRIu64 "\n", in->media_size);
 	printf("volatile            %s\n", in->is_volatile ? "yes" : "no");
@@ -106,9 +124,11 @@ static void info_json(const struct pool_facts *f)
 	printf(", \"uuid\": \"%s\", \"version\": %u, \"mount_count\": %" PRIu64
 	       ", \"block_size\": %" PRIu64 ", \"blocks\": %" PRIu64
 	       ", \"journal_blocks\": %" PRIu64 ", \"bitmap_blocks\": %" PRIu64
-	       ", \"itable_blocks\": %" PRIu64 ", \"data_start\": %" PRIu64,
+	       ", \"itable_blocks\": %" PRIu64 ", \"data_start\": %" PRIu64
+	       ", \"raw_offset\": %" PRIu64 ", \"raw_size\": %" PRIu64,
 	       uuid_string(in->uuid, u), in->version, in->mount_count, in->block_size, in->nblocks,
-	       in->journal_blocks, in->bitmap_blocks, in->itable_blocks, in->data_start);
+	       in->journal_blocks, in->bitmap_blocks, in->itable_blocks, in->data_start,
+	       in->raw_offset, in->raw_size);
 	printf(", \"backing\": \"%s\", \"media_size\": %" PRIu64 ", \"volatile\": %s"
 	       ", \"granularity\": \"%s\", \"persist\": \"%s\", \"flush_instruction\": \"%s\""
 	       ", \"pmd_capable\": %s, \"pud_capable\": %s, \"why\": ",

@@ -14,12 +14,28 @@
 
 static void mkfs_usage(FILE *out)
 {
-	fprintf(out, "usage: udax mkfs [--size SIZE] [--inodes N] PATH\n"
+	fprintf(out, "usage: udax mkfs [--size SIZE] [--inodes N] [--raw SIZE] PATH\n"
 		     "  Create an empty udaxfs on the pool at PATH (a file is created or\n"
 		     "  extended to SIZE; without --size the whole existing pool is used).\n"
 		     "  --size SIZE  pool size, a multiple of 4 KiB, at least 8M (K, M, G, T)\n"
 		     "  --inodes N   number of inodes (default: one per 32 KiB, at most 2^20)\n"
+		     "  --raw SIZE   reserve SIZE bytes (a multiple of 2M) at the pool's end as a\n"
+		     "               raw region for device-DAX; 1 GiB-aligned if SIZE is a\n"
+		     "               multiple of 1G, else 2 MiB-aligned\n"
 		     "  exit: 0 created, 1 failed (nothing created), 2 usage error\n");
+}
+
+/* Where mkfs put the raw region: what `udax info` and UDAX_DEVDAX_POOL will find. */
+static int print_raw_region(const char *path)
+{
+	uint64_t off, len;
+	char h[32];
+
+	if (udax_pool_raw_region(path, &off, &len) < 0)
+		return fail("%s", udax_errormsg());
+	printf("raw region: %llu bytes (%s) at offset %llu\n", (unsigned long long)len,
+	       human_size(len, h, sizeof(h)), (unsigned long long)off);
+	return EXIT_OK;
 }
 
 int cmd_mkfs(int argc, char **argv)
@@ -27,6 +43,7 @@ int cmd_mkfs(int argc, char **argv)
 	static const struct option opts[] = {
 		{"size", required_argument, NULL, 's'},
 		{"inodes", required_argument, NULL, 'i'},
+		{"raw", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -45,6 +62,12 @@ int cmd_mkfs(int argc, char **argv)
 			if (parse_size(optarg, &mo.ninodes) || !mo.ninodes)
 				return fail("mkfs: bad inode count \"%s\"", optarg);
 			break;
+		case 'r':
+			if (parse_size(optarg, &mo.raw_size))
+				return fail("mkfs: bad raw region size \"%s\" (a number with K, M, "
+					    "G or T)",
+					    optarg);
+			break;
 		case 'h':
 			mkfs_usage(stdout);
 			return EXIT_OK;
@@ -57,7 +80,7 @@ int cmd_mkfs(int argc, char **argv)
 	if (udax_mkfs(argv[optind], size, &mo) < 0)
 		return fail("%s", udax_errormsg());
 	printf("udaxfs created on %s\n", argv[optind]);
-	return EXIT_OK;
+	return mo.raw_size ? print_raw_region(argv[optind]) : EXIT_OK;
 }
 
 /* Exit codes as e2fsck's: 0 clean, 1 repaired, 4 left, 8 not checked, 16 usage. */

@@ -6,6 +6,10 @@
  *
  * A region holds one reference on its linear object; every mapping holds
  * another, so the media outlives the handles as long as it is mapped.
+ *
+ * A region is a part of its backing, [base, base + capacity): all of it, an
+ * offset given by the caller, or the raw region of a udax pool, found in the
+ * pool's superblock (UDAX_DEVDAX_POOL). Regions of one file may not overlap.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +19,7 @@
 
 #include "common/err.h"
 #include "devdax/media.h"
+#include "fs/udaxfs.h"
 #include "udax_devdax.h"
 #include "vm/linear.h"
 
@@ -22,11 +27,13 @@ _Static_assert(UDAX_DEVDAX_CREATE == DEVDAX_M_CREATE && UDAX_DEVDAX_RDONLY == DE
 		       UDAX_DEVDAX_EXACT_PAGES == DEVDAX_M_EXACT_PAGES,
 	       "public and media flags agree");
 
+#define OPEN_FLAGS (DEVDAX_M_ALL | UDAX_DEVDAX_POOL)
+
 struct region {
 	dev_t dev;
 	ino_t ino;
 	struct vm_linear *lin;
-	uint64_t capacity, page_size;
+	uint64_t base, capacity, page_size;
 	bool real, rdonly;
 	char kind[16];
 	pthread_mutex_t lock; /* resize against resize and disable */
@@ -53,13 +60,25 @@ static void unlist(struct region *r)
 	r->listed = false;
 }
 
-/* The listed, alive region of the file @st; NULL if none. Under regions_lock. */
-static struct region *lookup(const struct stat *st)
+/* The listed, alive region at @base of the file @st; NULL if none. Under regions_lock. */
+static struct region *lookup(const struct stat *st, uint64_t base)
 {
 	struct region *r;
 
 	for (r = regions; r; r = r->next)
-		if (r->dev == st->st_dev && r->ino == st->st_ino)
+		if (r->dev == st->st_dev && r->ino == st->st_ino && r->base == base)
+			return r;
+	return NULL;
+}
+
+/* A listed region of @n's file whose bytes overlap @n's; NULL if none. Under regions_lock. */
+static struct region *overlapping(const struct region *n)
+{
+	struct region *r;
+
+	for (r = regions; r; r = r->next)
+		if (r->dev == n->dev && r->ino == n->ino && r->base < n->base + n->capacity &&
+		    n->base < r->base + r->capacity)
 			return r;
 	return NULL;
 }
@@ -77,21 +96,22 @@ static int check_shared_open(const char *path, struct region *r, const struct ud
 	return 0;
 }
 
-static int region_new(const char *path, const struct udax_devdax_opts *o, struct region **out)
+static int region_new(const char *path, const struct devdax_media_opts *mo, uint64_t run,
+		      struct region **out)
 {
-	struct devdax_media_opts mo = {o->align, o->size, o->capacity, o->flags};
 	struct devdax_media m;
 	struct vm_linear_params lp;
 	struct region *r;
 	struct stat st;
-	int ret = devdax_media_open(path, &mo, &m);
+	int ret = devdax_media_open(path, mo, &m);
 
 	if (ret)
 		return ret;
-	lp = (struct vm_linear_params){.size = m.size,
+	lp = (struct vm_linear_params){.base = m.base,
+				       .size = m.size,
 				       .align = m.align,
-				       .run = o->map_run,
-				       .rdonly = o->flags & UDAX_DEVDAX_RDONLY};
+				       .run = run,
+				       .rdonly = mo->flags & DEVDAX_M_RDONLY};
 	r = calloc(1, sizeof(*r));
 	if (!r || fstat(pmem_fd(m.pm), &st)) {
 		ret = r ? udax_err(errno, "%s: fstat: %m", path) : udax_err(ENOMEM, "no memory");
@@ -107,6 +127,7 @@ static int region_new(const char *path, const struct udax_devdax_opts *o, struct
 	}
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
+	r->base = m.base;
 	r->capacity = m.capacity;
 	r->page_size = m.page_size;
 	r->real = m.real;
@@ -117,30 +138,92 @@ static int region_new(const char *path, const struct udax_devdax_opts *o, struct
 	return 0;
 }
 
+/*
+ * The media options of @o; with UDAX_DEVDAX_POOL, the part of the pool's
+ * raw region asked for, which can never reach the file system's blocks.
+ */
+static int media_opts(const char *path, const struct udax_devdax_opts *o,
+		      struct devdax_media_opts *mo)
+{
+	uint64_t off, len;
+	int ret;
+
+	*mo = (struct devdax_media_opts){.align = o->align,
+					 .size = o->size,
+					 .capacity = o->capacity,
+					 .offset = o->offset,
+					 .flags = o->flags & DEVDAX_M_ALL};
+	if (o->flags & ~OPEN_FLAGS)
+		return udax_err(EINVAL, "%s: unknown flags 0x%x", path, o->flags);
+	if (!(o->flags & UDAX_DEVDAX_POOL))
+		return 0;
+	if (o->flags & UDAX_DEVDAX_CREATE)
+		return udax_err(EINVAL, "%s: a pool's raw region is made by mkfs, not created",
+				path);
+	ret = udaxfs_raw_region(path, &off, &len);
+	if (ret)
+		return ret;
+	if (o->offset && o->offset != off)
+		return udax_err(EINVAL, "%s: the pool's raw region starts at %llu, not %llu", path,
+				(unsigned long long)off, (unsigned long long)o->offset);
+	if (o->size > len)
+		return udax_err(EINVAL, "%s: region size %llu exceeds the %llu-byte raw region",
+				path, (unsigned long long)o->size, (unsigned long long)len);
+	mo->offset = off;
+	mo->limit = len;
+	return 0;
+}
+
+/* Lists the new region @r unless it overlaps one of its file already open. */
+static int region_list(const char *path, struct region *r)
+{
+	struct region *o = overlapping(r);
+
+	if (o)
+		return udax_err(EBUSY,
+				"%s: bytes [%llu, +%llu) overlap a region already open at %llu",
+				path, (unsigned long long)r->base, (unsigned long long)r->capacity,
+				(unsigned long long)o->base);
+	r->listed = true;
+	r->next = regions;
+	regions = r;
+	return 0;
+}
+
+static void region_free(struct region *r)
+{
+	vm_linear_put(r->lin);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
 int udax_devdax_open(const char *path, const struct udax_devdax_opts *opts,
 		     struct udax_devdax **out)
 {
 	static const struct udax_devdax_opts defaults;
 	const struct udax_devdax_opts *o = opts ? opts : &defaults;
+	struct devdax_media_opts mo;
 	struct udax_devdax *dd;
 	struct region *r = NULL;
 	struct stat st;
-	int ret = 0;
+	int ret;
 
 	if (!path || !out)
 		return udax_err(EFAULT, "devdax open: NULL argument");
+	ret = media_opts(path, o, &mo);
+	if (ret)
+		return ret;
 	dd = malloc(sizeof(*dd));
 	if (!dd)
 		return udax_err(ENOMEM, "devdax open: no memory");
 	pthread_mutex_lock(&regions_lock);
 	if (!stat(path, &st))
-		r = lookup(&st);
+		r = lookup(&st, mo.offset);
 	if (r)
 		ret = check_shared_open(path, r, o);
-	else if (!(ret = region_new(path, o, &r))) {
-		r->listed = true;
-		r->next = regions;
-		regions = r;
+	else if (!(ret = region_new(path, &mo, o->map_run, &r)) && (ret = region_list(path, r))) {
+		region_free(r);
+		r = NULL;
 	}
 	if (!ret)
 		r->handles++;
@@ -168,11 +251,8 @@ int udax_devdax_close(struct udax_devdax *dd)
 	if (last && r->listed)
 		unlist(r);
 	pthread_mutex_unlock(&regions_lock);
-	if (last) {
-		vm_linear_put(r->lin);
-		pthread_mutex_destroy(&r->lock);
-		free(r);
-	}
+	if (last)
+		region_free(r);
 	return 0;
 }
 
@@ -183,6 +263,7 @@ int udax_devdax_get_info(struct udax_devdax *dd, struct udax_devdax_info *info)
 	memset(info, 0, sizeof(*info));
 	info->size = vm_linear_size(dd->r->lin);
 	info->align = vm_linear_align(dd->r->lin);
+	info->offset = dd->r->base;
 	info->capacity = dd->r->capacity;
 	info->page_size = dd->r->page_size;
 	info->real = dd->r->real;
@@ -276,11 +357,15 @@ int udax_devdax_resize(struct udax_devdax *dd, uint64_t size)
 	r = dd->r;
 	if (r->real)
 		return udax_err(EOPNOTSUPP, "devdax resize: a real device is resized with daxctl");
+	/* the backing may go on past the region: a pool's file system does */
+	if (size > r->capacity && !(size % vm_linear_align(r->lin)))
+		return udax_err(ENOSPC, "devdax resize: %llu bytes asked, the region holds %llu",
+				(unsigned long long)size, (unsigned long long)r->capacity);
 	pthread_mutex_lock(&r->lock);
 	old = vm_linear_size(r->lin);
 	ret = vm_linear_resize(r->lin, size);
 	if (!ret && size < old) /* nothing maps it any more: free it */
-		devdax_media_release(vm_linear_pmem(r->lin), size, old - size);
+		devdax_media_release(vm_linear_pmem(r->lin), r->base + size, old - size);
 	pthread_mutex_unlock(&r->lock);
 	return ret;
 }

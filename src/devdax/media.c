@@ -29,7 +29,36 @@ uint64_t devdax_page_size(const struct pmem *pm, uint64_t align)
 	return page;
 }
 
-/* A real device: its own alignment and size; the options may only repeat them. */
+/* The region's place in @in: offset aligned and inside, capacity rounded down to @a. */
+static int place_region(const char *path, const struct pmem_info *in,
+			const struct devdax_media_opts *o, uint64_t a, struct devdax_media *m)
+{
+	if (o->offset % a || o->offset >= in->size)
+		return udax_err(EINVAL,
+				"%s: region offset %llu is not a multiple of %llu inside the %llu "
+				"bytes of backing",
+				path, (unsigned long long)o->offset, (unsigned long long)a,
+				(unsigned long long)in->size);
+	m->align = a;
+	m->base = o->offset;
+	m->capacity = in->size - o->offset;
+	if (o->limit && o->limit < m->capacity)
+		m->capacity = o->limit;
+	m->capacity -= m->capacity % a;
+	m->size = o->size ? o->size : m->capacity;
+	if (!m->size || m->size % a)
+		return udax_err(EINVAL, "%s: region size %llu is not a positive multiple of %llu",
+				path, (unsigned long long)m->size, (unsigned long long)a);
+	if (m->size > m->capacity)
+		return udax_err(EINVAL, "%s: region size %llu exceeds the %llu bytes of backing",
+				path, (unsigned long long)m->size, (unsigned long long)m->capacity);
+	return 0;
+}
+
+/*
+ * A real device: its own alignment; the whole device unless a part of it
+ * was asked for (an offset or a limit, as for a pool's raw region).
+ */
 static int check_real(const char *path, const struct pmem_info *in,
 		      const struct devdax_media_opts *o, struct devdax_media *m)
 {
@@ -37,14 +66,12 @@ static int check_real(const char *path, const struct pmem_info *in,
 		return udax_err(EINVAL,
 				"%s: the device's alignment is %llu, not %llu (daxctl sets it)",
 				path, (unsigned long long)in->align, (unsigned long long)o->align);
-	if (o->size && o->size != in->size)
+	if (!o->offset && !o->limit && o->size && o->size != in->size)
 		return udax_err(EINVAL,
 				"%s: the device holds %llu bytes, not %llu (daxctl sets it)", path,
 				(unsigned long long)in->size, (unsigned long long)o->size);
 	m->real = true;
-	m->align = in->align;
-	m->size = m->capacity = in->size;
-	return 0;
+	return place_region(path, in, o, in->align, m);
 }
 
 static int check_emulated(const char *path, const struct pmem_info *in,
@@ -59,16 +86,7 @@ static int check_emulated(const char *path, const struct pmem_info *in,
 		return udax_err(
 			EINVAL, "%s: hugetlbfs with %llu KiB pages cannot map %llu KiB units", path,
 			(unsigned long long)(in->align >> 10), (unsigned long long)(a >> 10));
-	m->align = a;
-	m->capacity = in->size - in->size % a;
-	m->size = o->size ? o->size : m->capacity;
-	if (!m->size || m->size % a)
-		return udax_err(EINVAL, "%s: region size %llu is not a positive multiple of %llu",
-				path, (unsigned long long)m->size, (unsigned long long)a);
-	if (m->size > m->capacity)
-		return udax_err(EINVAL, "%s: region size %llu exceeds the %llu bytes of backing",
-				path, (unsigned long long)m->size, (unsigned long long)m->capacity);
-	return 0;
+	return place_region(path, in, o, a, m);
 }
 
 int devdax_media_open(const char *path, const struct devdax_media_opts *o, struct devdax_media *m)

@@ -20,6 +20,8 @@ struct devdax_media_opts {
 	uint64_t align;	   /* 0: the device's (real) or 2 MiB */
 	uint64_t size;	   /* 0: all of it, rounded down to align */
 	uint64_t capacity; /* with DEVDAX_M_CREATE */
+	uint64_t offset;   /* backing offset of the region, a multiple of align */
+	uint64_t limit;	   /* 0: the region may reach the backing's end; else its most bytes */
 	unsigned flags;	   /* DEVDAX_M_* (the public UDAX_DEVDAX_* values) */
 };
 
@@ -31,13 +33,18 @@ struct devdax_media_opts {
 struct devdax_media {
 	struct pmem *pm;    /* owned by the caller once opened */
 	uint64_t align;	    /* mapping unit */
+	uint64_t base;	    /* backing offset of region byte 0 */
 	uint64_t size;	    /* region bytes */
 	uint64_t capacity;  /* the most the region can hold */
 	uint64_t page_size; /* what the kernel maps the backing with, at most align */
 	bool real;	    /* a /dev/daxX.Y */
 };
 
-/* Opens and checks the backing at @path; fills @m. */
+/*
+ * Opens and checks the backing at @path; fills @m. The region is backing
+ * bytes [offset, offset + capacity): capacity runs to the backing's end (or
+ * @limit bytes), rounded down to the alignment.
+ */
 int devdax_media_open(const char *path, const struct devdax_media_opts *o, struct devdax_media *m);
 
 /* The kernel's page size for windows of @pm in units of @align. */

@@ -10,6 +10,8 @@
  *   bitmap_start     free-space bitmap, bit n = block n in use
  *   itable_start     inode table, 16 inodes per block
  *   data_start       (2 MiB aligned) data, extent and directory blocks
+ *   nblocks          end of the file system
+ *   raw region       optional, raw_units x 2 MiB at udaxfs_raw_start (after nblocks)
  */
 #ifndef UDAX_FS_FORMAT_H
 #define UDAX_FS_FORMAT_H
@@ -52,11 +54,47 @@ struct udaxfs_super {
 	uint64_t ninodes;
 	uint64_t root_ino;
 	uint32_t state;
-	uint32_t reserved;
+	uint32_t raw_units; /* raw region after the file system, in 2 MiB units; 0 = none */
 	uint64_t mount_count;
 	uint8_t uuid[16];
 };
 static_assert(sizeof(struct udaxfs_super) == 128, "superblock layout");
+
+/*
+ * The raw region (docs/devdax.md, "Regions inside a pool"): media that the
+ * file system never uses, for device-DAX. It starts at the file system's end
+ * rounded up to 1 GiB if its length is a multiple of 1 GiB, else to 2 MiB
+ * (mkfs makes nblocks end exactly there), so it can be mapped in units of its
+ * own alignment. Only its length is stored: the start follows from nblocks.
+ */
+#define UDAXFS_RAW_UNIT	   (2ull << 20)
+#define UDAXFS_RAW_UNIT_1G (1ull << 30)
+
+static inline uint64_t udaxfs_raw_len(const struct udaxfs_super *sb)
+{
+	return (uint64_t)sb->raw_units * UDAXFS_RAW_UNIT;
+}
+
+/* The largest alignment the raw region's start and length allow. */
+static inline uint64_t udaxfs_raw_align(uint64_t len)
+{
+	return len % UDAXFS_RAW_UNIT_1G ? UDAXFS_RAW_UNIT : UDAXFS_RAW_UNIT_1G;
+}
+
+static inline uint64_t udaxfs_raw_start(const struct udaxfs_super *sb)
+{
+	uint64_t a = udaxfs_raw_align(udaxfs_raw_len(sb));
+
+	return (sb->nblocks * UDAXFS_BLOCK + a - 1) / a * a;
+}
+
+/* True if the raw region (if any) lies inside @media_size bytes of backing. */
+static inline int udaxfs_raw_fits(const struct udaxfs_super *sb, uint64_t media_size)
+{
+	uint64_t start = udaxfs_raw_start(sb);
+
+	return !sb->raw_units || (start <= media_size && udaxfs_raw_len(sb) <= media_size - start);
+}
 
 enum udaxfs_jstate {
 	UDAXFS_J_EMPTY = 0,

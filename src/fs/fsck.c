@@ -357,8 +357,21 @@ static void check_journal(struct fsck *c)
 		journal_init(c->fs);
 }
 
+/* The raw region is not the file system's: it only has to fit after it in the media. */
+static void check_raw_region(struct fsck *c)
+{
+	const struct udaxfs_super *sb = &c->fs->sb;
+	uint64_t media = c->fs->size;
+
+	if (!udaxfs_raw_fits(sb, media))
+		problem(c, false, "raw region [%llu, +%llu) ends past the %llu bytes of media",
+			(unsigned long long)udaxfs_raw_start(sb),
+			(unsigned long long)udaxfs_raw_len(sb), (unsigned long long)media);
+}
+
 static void fsck_run(struct fsck *c)
 {
+	check_raw_region(c);
 	uint64_t ni = c->fs->sb.ninodes;
 
 	check_journal(c);

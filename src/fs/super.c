@@ -88,29 +88,39 @@ static bool same_geometry(const struct udaxfs_super *a, const struct udaxfs_supe
 	return !memcmp(&x, &y, sizeof(x));
 }
 
-int super_read(struct udaxfs *fs, char *note, unsigned note_len)
+/*
+ * Picks the sound superblock of the two at the start of @path's media of
+ * @media_size bytes: the primary, else the backup (with a note saying why).
+ */
+static int super_choose(const char *path, uint64_t media_size, const struct udaxfs_super sb[2],
+			struct udaxfs_super *out, char *note, unsigned note_len)
 {
-	struct udaxfs_super sb[2];
 	const char *why[2];
 
 	note[0] = 0;
-	for (unsigned i = 0; i < 2; i++) {
-		memcpy(&sb[i], super_ptr(fs, i), sizeof(sb[i]));
-		why[i] = super_invalid(&sb[i], fs->size);
-	}
+	for (unsigned i = 0; i < 2; i++)
+		why[i] = super_invalid(&sb[i], media_size);
 	if (!why[0]) {
-		fs->sb = sb[0];
+		*out = sb[0];
 		if (why[1] || !same_geometry(&sb[0], &sb[1]))
 			snprintf(note, note_len, "backup superblock differs from the primary");
 		return 0;
 	}
 	if (!why[1]) {
-		fs->sb = sb[1];
+		*out = sb[1];
 		snprintf(note, note_len, "primary superblock: %s; using the backup", why[0]);
 		return 0;
 	}
-	return udax_err(EUCLEAN, "%s: superblock: %s; backup: %s", pmem_path(fs->pm), why[0],
-			why[1]);
+	return udax_err(EUCLEAN, "%s: superblock: %s; backup: %s", path, why[0], why[1]);
+}
+
+int super_read(struct udaxfs *fs, char *note, unsigned note_len)
+{
+	struct udaxfs_super sb[2];
+
+	for (unsigned i = 0; i < 2; i++)
+		memcpy(&sb[i], super_ptr(fs, i), sizeof(sb[i]));
+	return super_choose(pmem_path(fs->pm), fs->size, sb, &fs->sb, note, note_len);
 }
 
 /* Writes the primary, then the backup: one of them is always whole. */
@@ -248,13 +258,51 @@ static int mkfs_write_metadata(struct udaxfs *fs)
 	return tx_end(fs, inode_write(fs, UDAXFS_ROOT_INO, &root));
 }
 
-/* Lays out @sb for @nblocks; refuses sizes that cannot hold the inodes and one PMD of data. */
-static int mkfs_plan(const char *path, uint64_t nblocks, uint64_t ninodes, struct udaxfs_super *sb)
+/*
+ * The bytes of a @pool-byte pool left to the file system by a raw region of
+ * @raw bytes at its end: the region starts at the largest multiple of its
+ * alignment (udaxfs_raw_align) that leaves it room.
+ */
+static int plan_raw(const char *path, uint64_t pool, uint64_t raw, uint64_t *fs_bytes)
 {
-	int ret = check_pool_size(path, nblocks * UDAXFS_BLOCK);
+	uint64_t a = udaxfs_raw_align(raw), start;
 
+	*fs_bytes = pool;
+	if (!raw)
+		return 0;
+	if (raw % UDAXFS_RAW_UNIT)
+		return udax_err(EINVAL, "%s: raw region size %llu is not a multiple of 2 MiB", path,
+				(unsigned long long)raw);
+	if (raw / UDAXFS_RAW_UNIT > UINT32_MAX)
+		return udax_err(EINVAL, "%s: raw region size %llu is more than udaxfs can record",
+				path, (unsigned long long)raw);
+	start = raw < pool ? (pool - raw) / a * a : 0;
+	if (start < MIN_POOL_BLOCKS * (uint64_t)UDAXFS_BLOCK)
+		return udax_err(EINVAL,
+				"%s: a raw region of %llu bytes (%llu-aligned) leaves %llu of the "
+				"pool's %llu bytes to the file system (minimum %u)",
+				path, (unsigned long long)raw, (unsigned long long)a,
+				(unsigned long long)start, (unsigned long long)pool,
+				MIN_POOL_BLOCKS * UDAXFS_BLOCK);
+	*fs_bytes = start;
+	return 0;
+}
+
+/*
+ * Lays out @sb for a pool of @pool bytes with a raw region of @raw bytes;
+ * refuses sizes that cannot hold the inodes and one PMD of data.
+ */
+static int mkfs_plan(const char *path, uint64_t pool, uint64_t ninodes, uint64_t raw,
+		     struct udaxfs_super *sb)
+{
+	uint64_t fs_bytes, nblocks;
+	int ret = check_pool_size(path, pool);
+
+	if (!ret)
+		ret = plan_raw(path, pool, raw, &fs_bytes);
 	if (ret)
 		return ret;
+	nblocks = fs_bytes / UDAXFS_BLOCK;
 	if (!ninodes) {
 		ninodes = nblocks * UDAXFS_BLOCK / BYTES_PER_INODE;
 		if (ninodes > DEFAULT_INODES_MAX)
@@ -266,6 +314,7 @@ static int mkfs_plan(const char *path, uint64_t nblocks, uint64_t ninodes, struc
 		return udax_err(EINVAL, "%s: %llu inodes is more than udaxfs can hold", path,
 				(unsigned long long)ninodes);
 	mkfs_layout(sb, nblocks, ninodes);
+	sb->raw_units = (uint32_t)(raw / UDAXFS_RAW_UNIT);
 	if (sb->data_start + UDAXFS_PMD_BLOCKS > nblocks)
 		return udax_err(EINVAL, "%s: %llu bytes cannot hold %llu inodes and 2 MiB of data",
 				path, (unsigned long long)nblocks * UDAXFS_BLOCK,
@@ -273,7 +322,7 @@ static int mkfs_plan(const char *path, uint64_t nblocks, uint64_t ninodes, struc
 	return 0;
 }
 
-int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes)
+int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes, uint64_t raw_size)
 {
 	struct udaxfs_super sb;
 	struct udaxfs *fs;
@@ -284,19 +333,66 @@ int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes)
 				(unsigned long long)size, UDAXFS_BLOCK);
 	/* plan before creating anything, so a refused mkfs leaves no file behind */
 	if (size) {
-		ret = mkfs_plan(path, size / UDAXFS_BLOCK, ninodes, &sb);
+		ret = mkfs_plan(path, size, ninodes, raw_size, &sb);
 		if (ret)
 			return ret;
 	}
 	ret = pool_open(path, size ? PMEM_O_CREATE : 0, size, &fs);
 	if (ret)
 		return ret;
-	ret = mkfs_plan(path, (size ? size : fs->size) / UDAXFS_BLOCK, ninodes, &fs->sb);
+	/* an existing pool is checked before anything is written to it */
+	ret = mkfs_plan(path, size ? size : fs->size, ninodes, raw_size, &fs->sb);
 	if (!ret)
 		ret = mkfs_write_metadata(fs);
 	if (!ret)
 		ret = super_write(fs);
 	udaxfs_detach(fs);
+	return ret;
+}
+
+/* Reads the superblocks of @pm (not locked: a mounted pool reads the same). */
+static int raw_region_read(struct pmem *pm, uint64_t *off, uint64_t *len)
+{
+	uint64_t media = pmem_get_info(pm)->size & ~(uint64_t)(PMEM_PAGE_SIZE - 1);
+	struct udaxfs_super sb[2], use;
+	char note[200];
+	ssize_t n;
+	int ret;
+
+	if (media < 2 * UDAXFS_BLOCK)
+		return udax_err(EUCLEAN, "%s: %llu bytes cannot hold a udaxfs superblock",
+				pmem_path(pm), (unsigned long long)media);
+	for (unsigned i = 0; i < 2; i++) {
+		n = pmem_read(pm, blk_off(i), &sb[i], sizeof(sb[i]));
+		if (n < 0)
+			return (int)n;
+	}
+	ret = super_choose(pmem_path(pm), media, sb, &use, note, sizeof(note));
+	if (ret)
+		return ret;
+	if (!use.raw_units)
+		return udax_err(ENOENT, "%s: the pool has no raw region", pmem_path(pm));
+	if (!udaxfs_raw_fits(&use, media))
+		return udax_err(EUCLEAN,
+				"%s: superblock: raw region [%llu, +%llu) ends past the %llu bytes "
+				"of media",
+				pmem_path(pm), (unsigned long long)udaxfs_raw_start(&use),
+				(unsigned long long)udaxfs_raw_len(&use),
+				(unsigned long long)media);
+	*off = udaxfs_raw_start(&use);
+	*len = udaxfs_raw_len(&use);
+	return 0;
+}
+
+int udaxfs_raw_region(const char *path, uint64_t *off, uint64_t *len)
+{
+	struct pmem *pm;
+	int ret = pmem_open(path, PMEM_O_RDONLY, 0, &pm);
+
+	if (ret)
+		return ret;
+	ret = raw_region_read(pm, off, len);
+	pmem_close(pm);
 	return ret;
 }
 

@@ -17,7 +17,9 @@
 struct udaxfs;
 struct udaxfs_node;
 
-int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes);
+int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes, uint64_t raw_size);
+/* The raw region of the pool at @path, read without mounting (udax_pool_raw_region). */
+int udaxfs_raw_region(const char *path, uint64_t *off, uint64_t *len);
 int udaxfs_mount(const char *path, struct udaxfs **out);
 int udaxfs_unmount(struct udaxfs *fs);
 int udaxfs_fsck(const char *path, unsigned flags, char **report);

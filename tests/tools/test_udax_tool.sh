@@ -68,9 +68,9 @@ expect 1 "" 'udax: mkfs: bad size "12Q" (a number with K, M, G or T)' -- mkfs --
 expect 1 "" 'udax: mkfs: bad inode count "-5"' -- mkfs --inodes -5 p.pool
 expect 1 "" 'udax: media: bad size "1X" (a number with K, M, G or T)' -- media --create 1X p.pool
 expect 2 "" "udax mkfs: unrecognized option '--frob'
-usage: udax mkfs [--size SIZE] [--inodes N] PATH" -- mkfs --frob p.pool
+usage: udax mkfs [--size SIZE] [--inodes N] [--raw SIZE] PATH" -- mkfs --frob p.pool
 expect 2 "" "udax: mkfs: expected one PATH
-usage: udax mkfs [--size SIZE] [--inodes N] PATH" -- mkfs
+usage: udax mkfs [--size SIZE] [--inodes N] [--raw SIZE] PATH" -- mkfs
 [ -e p.pool ] && bad "refused mkfs created p.pool"
 expect 0 "udaxfs created on p.pool" "" -- mkfs --size 16M p.pool
 expect 0 "p.pool: 0 problems found" "" -- fsck p.pool
@@ -86,6 +86,7 @@ journal             258 blocks
 bitmap              1 blocks
 inode table         32 blocks
 data start          block 512
+raw region          none
 backing             MEDIA
 media size          MEDIA
 volatile            MEDIA
@@ -125,6 +126,7 @@ journal             258 blocks
 bitmap              1 blocks
 inode table         32 blocks
 data start          block 512
+raw region          none
 backing             MEDIA
 media size          MEDIA
 volatile            MEDIA
@@ -142,7 +144,58 @@ free runs           2 (1 under 64 KiB)
 longest free run    3577 blocks (14.0 MiB)
 free 2 MiB groups   6
 pmd eligible free   85.8%" "" -- info q.pool
-expect 0 '{"pool": "q.pool", "uuid": "UUID", "version": 1, "mount_count": 6, "block_size": 4096, "blocks": 4096, "journal_blocks": 258, "bitmap_blocks": 1, "itable_blocks": 32, "data_start": 512, MEDIA, "data_blocks": 3584, "free_blocks": 3579, "inodes": 511, "free_inodes": 508, "free_runs": 2, "free_runs_small": 1, "free_run_max": 3577, "free_pmd_groups": 6, "pmd_eligible_free_permille": 858}' "" -- info --json q.pool
+expect 0 '{"pool": "q.pool", "uuid": "UUID", "version": 1, "mount_count": 6, "block_size": 4096, "blocks": 4096, "journal_blocks": 258, "bitmap_blocks": 1, "itable_blocks": 32, "data_start": 512, "raw_offset": 0, "raw_size": 0, MEDIA, "data_blocks": 3584, "free_blocks": 3579, "inodes": 511, "free_inodes": 508, "free_runs": 2, "free_runs_small": 1, "free_run_max": 3577, "free_pmd_groups": 6, "pmd_eligible_free_permille": 858}' "" -- info --json q.pool
+
+### a raw region for device-DAX at the end of the pool: refused sizes change nothing
+sum_before=$(cksum <q.pool)
+expect 1 "" "udax: q.pool: raw region size 3145728 is not a multiple of 2 MiB" -- mkfs --raw 3M q.pool
+expect 1 "" "udax: q.pool: a raw region of 10485760 bytes (2097152-aligned) leaves 6291456 of the pool's 16777216 bytes to the file system (minimum 8388608)" -- mkfs --raw 10M q.pool
+expect 1 "" "udax: q.pool: a raw region of 1073741824 bytes (1073741824-aligned) leaves 0 of the pool's 16777216 bytes to the file system (minimum 8388608)" -- mkfs --raw 1G q.pool
+expect 1 "" 'udax: mkfs: bad raw region size "2Z" (a number with K, M, G or T)' -- mkfs --raw 2Z q.pool
+[ "$(cksum <q.pool)" = "$sum_before" ] || bad "a refused mkfs --raw changed q.pool"
+expect 1 "" "udax: r.pool: raw region size 1048576 is not a multiple of 2 MiB" -- mkfs --size 16M --raw 1M r.pool
+[ -e r.pool ] && bad "refused mkfs --raw created r.pool"
+expect 0 "udaxfs created on r.pool
+raw region: 4194304 bytes (4.0 MiB) at offset 14680064" "" -- mkfs --size 18M --raw 4M r.pool
+expect 0 "r.pool: 0 problems found" "" -- fsck r.pool
+expect 0 "pool                r.pool
+uuid                UUID
+format version      1
+mount count         1
+block size          4096
+size                3584 blocks (14.0 MiB)
+journal             258 blocks
+bitmap              1 blocks
+inode table         28 blocks
+data start          block 512
+raw region          4194304 bytes (4.0 MiB) at offset 14680064
+backing             MEDIA
+media size          MEDIA
+volatile            MEDIA
+granularity         MEDIA
+persist method      MEDIA
+flush instruction   MEDIA
+pmd capable         MEDIA
+pud capable         MEDIA
+why                 MEDIA
+data blocks         3072 (12.0 MiB)
+used                0 blocks (0.0%)
+free                3072 blocks (12.0 MiB)
+inodes              447 (446 free)
+free runs           1 (0 under 64 KiB)
+longest free run    3072 blocks (12.0 MiB)
+free 2 MiB groups   6
+pmd eligible free   100.0%" "" -- info r.pool
+"$udax" info --json r.pool | grep -q '"data_start": 512, "raw_offset": 14680064, "raw_size": 4194304, ' || bad "info --json: no raw region"
+# a pool cut short: the raw region now runs past the media. fsck reports it (it
+# cannot repair it: the region's data is not the file system's), info says so,
+# and the file system part still works.
+truncate -s 16M r.pool
+expect 4 "raw region [14680064, +4194304) ends past the 16777216 bytes of media
+r.pool: 1 problem found" "" -- fsck r.pool
+"$udax" info r.pool | grep -qx 'raw region          4194304 bytes (4.0 MiB) at offset 14680064 (past the media end: corrupt)' || bad "info does not flag the cut raw region"
+expect 0 "" "" -- cp small r.pool:/small
+rm -f r.pool
 
 ### copies in and out, byte for byte; namespace changes
 expect 0 "" "" -- cp "$sample" p.pool:/sample

@@ -22,7 +22,7 @@ int udax_mkfs(const char *path, uint64_t size, const struct udax_mkfs_opts *opts
 {
 	if (!path)
 		return udax_err(EFAULT, "mkfs: NULL path");
-	return udaxfs_mkfs(path, size, opts ? opts->ninodes : 0);
+	return udaxfs_mkfs(path, size, opts ? opts->ninodes : 0, opts ? opts->raw_size : 0);
 }
 
 int udax_mount(const char *path, unsigned flags, struct udax_fs **out)
