@@ -270,10 +270,12 @@ int udax_msync(void *addr, size_t len, int flags);
  * engine, io_uring fixed buffers or a long copy on another thread.
  * udax_pin takes a reference on every media page under [addr, +len) of
  * shared mappings of udax files, faulting pages in first (for writing with
- * UDAX_PIN_WRITE, allocating holes). Until udax_unpin, a truncate, hole
- * punch, zero, collapse or insert over those pages, and the release of an
- * unlinked file, wait (docs/durability.md, "Layout changes"): the pinned
- * memory keeps its blocks. A pin outlives munmap of the range.
+ * UDAX_PIN_WRITE). A hole is allocated even for a read pin: the zero page it
+ * shows has no block to hold (in a read-only mapping: -EFAULT). Until
+ * udax_unpin, a truncate, hole punch, zero, collapse or insert over those
+ * pages, and the release of an unlinked file, wait (docs/durability.md,
+ * "Layout changes"): the pinned memory keeps its blocks. A pin outlives
+ * munmap of the range.
  * Errors: -EFAULT (not a udax mapping, or no page can be mapped: past EOF,
  * access denied), -EINVAL (private mapping, empty range, flags), -ENOMEM.
  */

@@ -3,7 +3,8 @@
  * Descriptor calls: open, close, the read/write family, lseek, truncate,
  * fallocate, sync, dup, fcntl, flock, ioctl(FS_IOC_FIEMAP) and
  * copy_file_range. Each one tests its descriptor with fd_is_udax() and otherwise
- * calls libc's definition.
+ * calls libc's definition (the read/write family with the udax parts of its
+ * buffers pinned, pin.c).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -219,75 +220,97 @@ static ssize_t io(int fd, const struct iovec *iov, int cnt, off_t off, bool posi
 }
 
 #define IOV1(buf, len) (&(struct iovec){.iov_base = (void *)(buf), .iov_len = (len)})
+/* PINNED(iov, cnt, .op = ..., fields) - the call on a real descriptor, udax buffers pinned. */
+#define PINNED(iov, cnt, ...) pin_call(&(struct pin_call){.fd = fd, __VA_ARGS__}, iov, cnt)
 
 SHIM_API ssize_t read(int fd, void *buf, size_t len)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !buf_maybe_udax(buf, len))
 		return REAL(read)(fd, buf, len);
+	if (!fd_is_udax(fd))
+		return PINNED(IOV1(buf, len), 1, .op = PIN_READ);
 	return io(fd, IOV1(buf, len), 1, -1, false, false, 0);
 }
 
 SHIM_API ssize_t write(int fd, const void *buf, size_t len)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !buf_maybe_udax(buf, len))
 		return REAL(write)(fd, buf, len);
+	if (!fd_is_udax(fd))
+		return PINNED(IOV1(buf, len), 1, .op = PIN_WRITE);
 	return io(fd, IOV1(buf, len), 1, -1, false, true, 0);
 }
 
 SHIM_API ssize_t pread(int fd, void *buf, size_t len, off_t off)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !buf_maybe_udax(buf, len))
 		return REAL(pread)(fd, buf, len, off);
+	if (!fd_is_udax(fd))
+		return PINNED(IOV1(buf, len), 1, .op = PIN_PREAD, .off = off);
 	return io(fd, IOV1(buf, len), 1, off, true, false, 0);
 }
 
 SHIM_API ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !buf_maybe_udax(buf, len))
 		return REAL(pwrite)(fd, buf, len, off);
+	if (!fd_is_udax(fd))
+		return PINNED(IOV1(buf, len), 1, .op = PIN_PWRITE, .off = off);
 	return io(fd, IOV1(buf, len), 1, off, true, true, 0);
 }
 
 SHIM_API ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !iov_maybe_udax(iov, cnt))
 		return REAL(readv)(fd, iov, cnt);
+	if (!fd_is_udax(fd))
+		return PINNED(iov, cnt, .op = PIN_READV);
 	return io(fd, iov, cnt, -1, false, false, 0);
 }
 
 SHIM_API ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !iov_maybe_udax(iov, cnt))
 		return REAL(writev)(fd, iov, cnt);
+	if (!fd_is_udax(fd))
+		return PINNED(iov, cnt, .op = PIN_WRITEV);
 	return io(fd, iov, cnt, -1, false, true, 0);
 }
 
 SHIM_API ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !iov_maybe_udax(iov, cnt))
 		return REAL(preadv)(fd, iov, cnt, off);
+	if (!fd_is_udax(fd))
+		return PINNED(iov, cnt, .op = PIN_PREADV, .off = off);
 	return io(fd, iov, cnt, off, true, false, 0);
 }
 
 SHIM_API ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !iov_maybe_udax(iov, cnt))
 		return REAL(pwritev)(fd, iov, cnt, off);
+	if (!fd_is_udax(fd))
+		return PINNED(iov, cnt, .op = PIN_PWRITEV, .off = off);
 	return io(fd, iov, cnt, off, true, true, 0);
 }
 
 /* preadv2/pwritev2: offset -1 means the file position. */
 SHIM_API ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !iov_maybe_udax(iov, cnt))
 		return REAL(preadv2)(fd, iov, cnt, off, rwf);
+	if (!fd_is_udax(fd))
+		return PINNED(iov, cnt, .op = PIN_PREADV2, .off = off, .flags = rwf);
 	return io(fd, iov, cnt, off, off != -1, false, rwf);
 }
 
 SHIM_API ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int rwf)
 {
-	if (!fd_is_udax(fd))
+	if (!fd_is_udax(fd) && !iov_maybe_udax(iov, cnt))
 		return REAL(pwritev2)(fd, iov, cnt, off, rwf);
+	if (!fd_is_udax(fd))
+		return PINNED(iov, cnt, .op = PIN_PWRITEV2, .off = off, .flags = rwf);
 	return io(fd, iov, cnt, off, off != -1, true, rwf);
 }
 
@@ -309,15 +332,19 @@ ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen);
 
 SHIM_API ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
-	if (!fd_is_udax(fd) || len > buflen)
+	if ((!fd_is_udax(fd) && !buf_maybe_udax(buf, len)) || len > buflen)
 		return REAL(__read_chk)(fd, buf, len, buflen);
+	if (!fd_is_udax(fd))
+		return PINNED(IOV1(buf, len), 1, .op = PIN_READ);
 	return io(fd, IOV1(buf, len), 1, -1, false, false, 0);
 }
 
 SHIM_API ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
 {
-	if (!fd_is_udax(fd) || len > buflen)
+	if ((!fd_is_udax(fd) && !buf_maybe_udax(buf, len)) || len > buflen)
 		return REAL(__pread_chk)(fd, buf, len, off, buflen);
+	if (!fd_is_udax(fd))
+		return PINNED(IOV1(buf, len), 1, .op = PIN_PREAD, .off = off);
 	return io(fd, IOV1(buf, len), 1, off, true, false, 0);
 }
 

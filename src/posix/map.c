@@ -48,8 +48,8 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 /* References of removed entries, dropped by leave() (a last close takes udaxfs locks). */
 static struct ufile *dropped[UMAP_MAX];
 static int ndropped;
-/* Bounds of all entries (lo > hi when there are none), for the lock-free test. */
-static _Atomic uintptr_t maps_lo = UINTPTR_MAX, maps_hi;
+/* Bounds of all entries (lo > hi when there are none), for the lock-free tests (shim.h). */
+_Atomic uintptr_t shim_maps_lo = UINTPTR_MAX, shim_maps_hi;
 static _Thread_local bool in_udax __attribute__((tls_model("initial-exec")));
 
 static uintptr_t range_end(const void *addr, size_t len)
@@ -98,8 +98,9 @@ static bool overlaps(uintptr_t s, uintptr_t e)
 /* Callers hold op_lock and reg_lock. */
 static void update_bounds(void)
 {
-	atomic_store_explicit(&maps_lo, nmaps ? maps[0].start : UINTPTR_MAX, memory_order_relaxed);
-	atomic_store_explicit(&maps_hi, nmaps ? maps[nmaps - 1].end : 0, memory_order_relaxed);
+	atomic_store_explicit(&shim_maps_lo, nmaps ? maps[0].start : UINTPTR_MAX,
+			      memory_order_relaxed);
+	atomic_store_explicit(&shim_maps_hi, nmaps ? maps[nmaps - 1].end : 0, memory_order_relaxed);
 }
 
 static void insert_at(int i, uintptr_t s, uintptr_t e, struct ufile *uf)
@@ -185,15 +186,31 @@ static bool enter(const void *addr, size_t len)
 {
 	uintptr_t s = (uintptr_t)addr, e = range_end(addr, len);
 
-	if (s >= atomic_load_explicit(&maps_hi, memory_order_relaxed) ||
-	    e <= atomic_load_explicit(&maps_lo, memory_order_relaxed) || in_udax || shim_forked() ||
-	    !overlaps(s, e))
+	if (s >= atomic_load_explicit(&shim_maps_hi, memory_order_relaxed) ||
+	    e <= atomic_load_explicit(&shim_maps_lo, memory_order_relaxed) || in_udax ||
+	    shim_forked() || !overlaps(s, e))
 		return false;
 	begin();
 	if (overlaps_locked(s, e))
 		return true;
 	leave(); /* unmapped meanwhile */
 	return false;
+}
+
+bool map_udax_piece(uintptr_t s, uintptr_t e, uintptr_t *ps, uintptr_t *pe)
+{
+	bool found;
+	int i;
+
+	pthread_mutex_lock(&reg_lock);
+	i = first_after(s);
+	found = i < nmaps && maps[i].start < e;
+	if (found) {
+		*ps = maps[i].start > s ? maps[i].start : s;
+		*pe = maps[i].end < e ? maps[i].end : e;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return found;
 }
 
 /* A call that replaces [addr, +len) with another mapping first drops the udax part. */

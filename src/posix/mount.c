@@ -148,6 +148,11 @@ int shim_fs(struct udax_fs **fs)
 	return ret;
 }
 
+const char *shim_pool_path(void)
+{
+	return pool_path;
+}
+
 mode_t shim_umask(void)
 {
 	return atomic_load(&cur_umask);

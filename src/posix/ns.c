@@ -146,12 +146,14 @@ static long not_a_link(const char *pp)
 
 SHIM_API ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
-	return ON_PATH(dirfd, path, REAL(readlinkat)(dirfd, path, buf, len), not_a_link(pp));
+	return ON_PATH(dirfd, path, KSTORES(buf, len, REAL(readlinkat)(dirfd, path, buf, len)),
+		       not_a_link(pp));
 }
 
 SHIM_API ssize_t readlink(const char *path, char *buf, size_t len)
 {
-	return ON_PATH(AT_FDCWD, path, REAL(readlink)(path, buf, len), not_a_link(pp));
+	return ON_PATH(AT_FDCWD, path, KSTORES(buf, len, REAL(readlink)(path, buf, len)),
+		       not_a_link(pp));
 }
 
 static long udax_truncate(const char *pp, off_t len)
@@ -307,35 +309,39 @@ static long no_xattr(const char *pp)
 
 SHIM_API ssize_t getxattr(const char *path, const char *name, void *val, size_t len)
 {
-	return ON_PATH(AT_FDCWD, path, REAL(getxattr)(path, name, val, len), no_xattr(pp));
+	return ON_PATH(AT_FDCWD, path, KSTORES(val, len, REAL(getxattr)(path, name, val, len)),
+		       no_xattr(pp));
 }
 
 SHIM_API ssize_t lgetxattr(const char *path, const char *name, void *val, size_t len)
 {
-	return ON_PATH(AT_FDCWD, path, REAL(lgetxattr)(path, name, val, len), no_xattr(pp));
+	return ON_PATH(AT_FDCWD, path, KSTORES(val, len, REAL(lgetxattr)(path, name, val, len)),
+		       no_xattr(pp));
 }
 
 SHIM_API ssize_t fgetxattr(int fd, const char *name, void *val, size_t len)
 {
 	if (!fd_is_udax(fd))
-		return REAL(fgetxattr)(fd, name, val, len);
+		return KSTORES(val, len, REAL(fgetxattr)(fd, name, val, len));
 	return ON_UFILE(fd, -ENOTSUP);
 }
 
 SHIM_API ssize_t listxattr(const char *path, char *list, size_t len)
 {
-	return ON_PATH(AT_FDCWD, path, REAL(listxattr)(path, list, len), no_xattr(pp));
+	return ON_PATH(AT_FDCWD, path, KSTORES(list, len, REAL(listxattr)(path, list, len)),
+		       no_xattr(pp));
 }
 
 SHIM_API ssize_t llistxattr(const char *path, char *list, size_t len)
 {
-	return ON_PATH(AT_FDCWD, path, REAL(llistxattr)(path, list, len), no_xattr(pp));
+	return ON_PATH(AT_FDCWD, path, KSTORES(list, len, REAL(llistxattr)(path, list, len)),
+		       no_xattr(pp));
 }
 
 SHIM_API ssize_t flistxattr(int fd, char *list, size_t len)
 {
 	if (!fd_is_udax(fd))
-		return REAL(flistxattr)(fd, list, len);
+		return KSTORES(list, len, REAL(flistxattr)(fd, list, len));
 	return ON_UFILE(fd, -ENOTSUP);
 }
 

@@ -10,9 +10,11 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -62,6 +64,8 @@ int shim_fs(struct udax_fs **fs);
 /* -EIO (with a message) in a forked child, where udax descriptors cannot work. */
 int shim_check_fork(void);
 bool shim_forked(void);
+/* UDAX_POOL as configured (pin.c maps pinned pages of the pool through it). */
+const char *shim_pool_path(void);
 /* The process umask, tracked by the umask() interposer. */
 mode_t shim_umask(void);
 
@@ -165,6 +169,106 @@ off_t ufile_lseek(struct ufile *uf, off_t off, int whence);
 ssize_t shim_chunk_io(int fd, void *buf, size_t len, off64_t *off, bool is_write);
 /* shim_open - open a udax pool path as a descriptor; -1 and errno on failure. */
 int shim_open(const char *ppath, int flags, mode_t mode);
+
+/* ---- map.c, pin.c: buffers in udax mappings passed to other descriptors ---- */
+
+/* Bounds of all udax mappings: lo > hi (hi == 0) when there are none. */
+extern _Atomic uintptr_t shim_maps_lo, shim_maps_hi;
+
+/*
+ * buf_maybe_udax - whether [buf, +len) may hold udax mappings. The hot path
+ * of every buffer call on another descriptor: with no udax mapping, one
+ * relaxed load (hi is 0) and a branch.
+ */
+static inline bool buf_maybe_udax(const void *buf, size_t len)
+{
+	uintptr_t a = (uintptr_t)buf;
+
+	return a < atomic_load_explicit(&shim_maps_hi, memory_order_relaxed) && len &&
+	       (a + len < a || a + len > atomic_load_explicit(&shim_maps_lo, memory_order_relaxed));
+}
+
+/* iov_maybe_udax - the same for a vector (bad vectors are left to the kernel). */
+static inline bool iov_maybe_udax(const struct iovec *iov, int cnt)
+{
+	if (!atomic_load_explicit(&shim_maps_hi, memory_order_relaxed) || !iov || cnt < 0 ||
+	    cnt > IOV_MAX)
+		return false;
+	for (int i = 0; i < cnt; i++)
+		if (buf_maybe_udax(iov[i].iov_base, iov[i].iov_len))
+			return true;
+	return false;
+}
+
+/* map_udax_piece - the first part [*ps, *pe) of [s, e) inside one registry entry. */
+bool map_udax_piece(uintptr_t s, uintptr_t e, uintptr_t *ps, uintptr_t *pe);
+
+/* The calls pin.c runs with the udax parts of their buffers pinned. */
+enum pin_op {
+	PIN_READ,
+	PIN_PREAD,
+	PIN_READV,
+	PIN_PREADV,
+	PIN_PREADV2,
+	PIN_RECV,
+	PIN_RECVFROM,
+	PIN_RECVMSG,
+	PIN_WRITE, /* from here on the kernel only reads the buffers */
+	PIN_PWRITE,
+	PIN_WRITEV,
+	PIN_PWRITEV,
+	PIN_PWRITEV2,
+	PIN_SEND,
+	PIN_SENDTO,
+	PIN_SENDMSG,
+};
+
+struct pin_call {
+	enum pin_op op;
+	int fd;
+	off_t off;
+	int flags; /* RWF_* or MSG_* */
+	const struct sockaddr *to;
+	socklen_t tolen;
+	struct sockaddr *from;
+	socklen_t *fromlen;
+	struct msghdr *msg;
+};
+
+/*
+ * pin_call - run @c on a real descriptor with the udax parts of @iov pinned
+ * (docs/posix-shim.md, "Buffers in udax mappings"); the libc way.
+ */
+ssize_t pin_call(const struct pin_call *c, const struct iovec *iov, int cnt);
+
+/*
+ * pin_buf - pin [buf, +len) for a call that stores into it: a token for
+ * unpin_buf(), with the address the call must use in *addr; NULL and errno
+ * (EFAULT, ENOMEM) if it cannot be pinned.
+ */
+void *pin_buf(void *buf, size_t len, void **addr);
+void unpin_buf(void *token); /* keeps errno */
+
+/*
+ * KSTORES(buf, len, expr) - evaluate @expr, a libc call that stores into
+ * @buf (an identifier), with the udax part of [buf, +len) pinned; @expr sees
+ * @buf as the address to use. Otherwise one load, as buf_maybe_udax().
+ */
+#define KSTORES(buf, len, expr)                                                                    \
+	(__extension__({                                                                           \
+		long ks_r_ = -1;                                                                   \
+		if (!buf_maybe_udax(buf, len)) {                                                   \
+			ks_r_ = (long)(expr);                                                      \
+		} else {                                                                           \
+			void *ks_a_, *ks_t_ = pin_buf(buf, len, &ks_a_);                           \
+			if (ks_t_) {                                                               \
+				__typeof__(buf) buf = ks_a_;                                       \
+				ks_r_ = (long)(expr);                                              \
+				unpin_buf(ks_t_);                                                  \
+			}                                                                          \
+		}                                                                                  \
+		ks_r_;                                                                             \
+	}))
 
 /* ---- lock.c: process-local flock and OFD lock emulation ---- */
 

@@ -101,13 +101,15 @@ static int stat_at(int dirfd, const char *path, struct stat *st, int flags)
 {
 	if (empty_path(dirfd, path, flags))
 		return (int)ON_UFILE(dirfd, file_stat(uf, st));
-	return (int)ON_PATH(dirfd, path, REAL(fstatat)(dirfd, path, st, flags), path_stat(pp, st));
+	return (int)ON_PATH(dirfd, path,
+			    KSTORES(st, sizeof(*st), REAL(fstatat)(dirfd, path, st, flags)),
+			    path_stat(pp, st));
 }
 
 static int stat_fd(int fd, struct stat *st)
 {
 	if (!fd_is_udax(fd))
-		return REAL(fstat)(fd, st);
+		return (int)KSTORES(st, sizeof(*st), REAL(fstat)(fd, st));
 	return (int)ON_UFILE(fd, file_stat(uf, st));
 }
 
@@ -199,7 +201,8 @@ SHIM_API int statx(int dirfd, const char *path, int flags, unsigned mask, struct
 
 	if (empty_path(dirfd, path, flags))
 		return (int)ON_UFILE(dirfd, fill_statx(udax_fstat(uf->file, &u), &u, sx));
-	return (int)ON_PATH(dirfd, path, REAL(statx)(dirfd, path, flags, mask, sx),
+	return (int)ON_PATH(dirfd, path,
+			    KSTORES(sx, sizeof(*sx), REAL(statx)(dirfd, path, flags, mask, sx)),
 			    fill_statx(FS_CALL(udax_stat, pp, &u), &u, sx));
 }
 
@@ -256,54 +259,54 @@ static long path_exists(const char *pp)
 
 SHIM_API int statfs(const char *path, struct statfs *sf)
 {
-	return (int)ON_PATH(AT_FDCWD, path, REAL(statfs)(path, sf),
+	return (int)ON_PATH(AT_FDCWD, path, KSTORES(sf, sizeof(*sf), REAL(statfs)(path, sf)),
 			    path_exists(pp) ?: pool_statfs(sf));
 }
 
 SHIM_API int fstatfs(int fd, struct statfs *sf)
 {
 	if (!fd_is_udax(fd))
-		return REAL(fstatfs)(fd, sf);
+		return (int)KSTORES(sf, sizeof(*sf), REAL(fstatfs)(fd, sf));
 	return (int)ON_UFILE(fd, pool_statfs(sf));
 }
 
 SHIM_API int statvfs(const char *path, struct statvfs *sv)
 {
-	return (int)ON_PATH(AT_FDCWD, path, REAL(statvfs)(path, sv),
+	return (int)ON_PATH(AT_FDCWD, path, KSTORES(sv, sizeof(*sv), REAL(statvfs)(path, sv)),
 			    path_exists(pp) ?: pool_statvfs(sv));
 }
 
 SHIM_API int fstatvfs(int fd, struct statvfs *sv)
 {
 	if (!fd_is_udax(fd))
-		return REAL(fstatvfs)(fd, sv);
+		return (int)KSTORES(sv, sizeof(*sv), REAL(fstatvfs)(fd, sv));
 	return (int)ON_UFILE(fd, pool_statvfs(sv));
 }
 
 /* The 64 variants: the same structures on 64-bit Linux. */
 SHIM_API int statfs64(const char *path, struct statfs64 *sf)
 {
-	return (int)ON_PATH(AT_FDCWD, path, REAL(statfs64)(path, sf),
+	return (int)ON_PATH(AT_FDCWD, path, KSTORES(sf, sizeof(*sf), REAL(statfs64)(path, sf)),
 			    path_exists(pp) ?: pool_statfs((struct statfs *)sf));
 }
 
 SHIM_API int fstatfs64(int fd, struct statfs64 *sf)
 {
 	if (!fd_is_udax(fd))
-		return REAL(fstatfs64)(fd, sf);
+		return (int)KSTORES(sf, sizeof(*sf), REAL(fstatfs64)(fd, sf));
 	return (int)ON_UFILE(fd, pool_statfs((struct statfs *)sf));
 }
 
 SHIM_API int statvfs64(const char *path, struct statvfs64 *sv)
 {
-	return (int)ON_PATH(AT_FDCWD, path, REAL(statvfs64)(path, sv),
+	return (int)ON_PATH(AT_FDCWD, path, KSTORES(sv, sizeof(*sv), REAL(statvfs64)(path, sv)),
 			    path_exists(pp) ?: pool_statvfs((struct statvfs *)sv));
 }
 
 SHIM_API int fstatvfs64(int fd, struct statvfs64 *sv)
 {
 	if (!fd_is_udax(fd))
-		return REAL(fstatvfs64)(fd, sv);
+		return (int)KSTORES(sv, sizeof(*sv), REAL(fstatvfs64)(fd, sv));
 	return (int)ON_UFILE(fd, pool_statvfs((struct statvfs *)sv));
 }
 

@@ -12,7 +12,9 @@
  * change waits for the unpin.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "common/err.h"
 #include "dax/layout.h"
@@ -38,6 +40,37 @@ static _Atomic uint64_t *shown_of(const struct vm_vma *v, uintptr_t addr)
 								 : NULL;
 }
 
+/*
+ * True if @addr, which showed nothing (@s == 0) to a read pin, is a hole:
+ * the read fault that maps it leaves it showing nothing (the zero window
+ * is not media). A hole has no block to pin, so it is faulted for writing.
+ */
+static bool s_was_hole(uintptr_t addr, uint64_t s, bool write)
+{
+	_Atomic uint64_t *slot;
+	struct vm_vma v;
+	bool hole = false;
+
+	if (write || s || vm_fault_at((void *)addr, false) || !vma_get(addr, &v))
+		return false;
+	slot = shown_of(&v, addr);
+	hole = slot && !atomic_load(slot);
+	vma_put(&v);
+	return hole;
+}
+
+/* Faults @addr in for a pin: -EAGAIN to look again, or -EFAULT. */
+static int fault_for_pin(uintptr_t addr, bool write, int prot)
+{
+	if (write && !(prot & PROT_WRITE))
+		return udax_err(EFAULT, "pin: %p is a hole in a read-only mapping: no block to pin",
+				(void *)addr);
+	if (vm_fault_at((void *)addr, write))
+		return udax_err(EFAULT, "pin: no page can be mapped at %p (past EOF?)",
+				(void *)addr);
+	return -EAGAIN;
+}
+
 /* One page: 0 with a reference taken into *pp, -EAGAIN to look again, or -errno. */
 static int pin_one(uintptr_t addr, bool write, struct vm_pin_page *pp)
 {
@@ -58,10 +91,9 @@ static int pin_one(uintptr_t addr, bool write, struct vm_pin_page *pp)
 		ret = -EAGAIN; /* not shown (as needed) yet: fault it in */
 	if (ret) {
 		vma_put(&v);
-		if (ret == -EAGAIN && vm_fault_at((void *)addr, write))
-			return udax_err(EFAULT, "pin: no page can be mapped at %p (past EOF?)",
-					(void *)addr);
-		return ret;
+		return ret == -EAGAIN ? fault_for_pin(addr, write || s_was_hole(addr, s, write),
+						      v.prot)
+				      : ret;
 	}
 	pp->pfn = (s & ~VM_SHOWN_WRITABLE) - 1;
 	f->page_ref(f->host, pp->pfn, 1, 1);

@@ -253,6 +253,33 @@ static void test_pin_errors(struct udax_fs *fs)
 	CHECK_OK(udax_unlink(fs, "/e"));
 }
 
+/* A read pin of a hole: the zero page has no block, so the hole is allocated (or refused). */
+static void test_pin_hole(struct udax_fs *fs)
+{
+	struct udax_file *f;
+	struct udax_pin *pin;
+	struct udax_stat st;
+	void *ro;
+	char *p;
+
+	CHECK_OK(udax_open(fs, "/h", O_CREAT | O_RDWR, 0644, &f));
+	CHECK_OK(udax_ftruncate(f, 2 * MiB));
+	CHECK_OK(udax_mmap(f, NULL, 2 * MiB, PROT_READ, MAP_SHARED, 0, &ro));
+	CHECK_ERR(udax_pin((char *)ro + PG, PG, 0, &pin), EFAULT);
+	p = map(f, 2 * MiB);
+	CHECK_EQ(p[PG], 0); /* the zero page */
+	CHECK_OK(udax_pin(p + PG, PG, 0, &pin));
+	CHECK(udax_pin_media_offset(pin, 0) > 0);
+	CHECK_OK(udax_fstat(f, &st));
+	CHECK(st.blocks > 0); /* the hole got its block */
+	CHECK_EQ(p[PG], 0);
+	udax_unpin(pin);
+	CHECK_OK(udax_munmap(p, 2 * MiB));
+	CHECK_OK(udax_munmap(ro, 2 * MiB));
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unlink(fs, "/h"));
+}
+
 int main(void)
 {
 	struct udax_fs *fs;
@@ -265,6 +292,7 @@ int main(void)
 	test_wait_and_cancel(fs);
 	test_unlinked_release(fs);
 	test_pin_errors(fs);
+	test_pin_hole(fs);
 	CHECK_OK(udax_unmount(fs));
 	CHECK_EQ(udax_fsck(pool, 0, NULL), 0);
 	printf("ok\n");
