@@ -354,7 +354,7 @@ int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes, uint64_t raw_
 static int raw_region_read(struct pmem *pm, uint64_t *off, uint64_t *len)
 {
 	uint64_t media = pmem_get_info(pm)->size & ~(uint64_t)(PMEM_PAGE_SIZE - 1);
-	struct udaxfs_super sb[2], use;
+	struct udaxfs_super sb[2], use = {0};
 	char note[200];
 	ssize_t n;
 	int ret;

@@ -81,52 +81,55 @@ static _Atomic uint64_t *shown_slot(const struct vm_vma *v, uint64_t index)
 }
 
 /* Page @index of @v now shows @val (media pfn + 1 | writable bit, or 0). */
+/*
+ * Page @index of @v now shows @val. The reference on the new page is taken
+ * before the slot changes and the old one dropped after, so a count never
+ * goes below the mappings that show the page, whatever runs concurrently.
+ */
 static void show(const struct vm_vma *v, uint64_t index, uint64_t val)
 {
 	const struct dax_fault_file *f = &v->obj->file;
 	_Atomic uint64_t *slot = shown_slot(v, index);
-	uint64_t old;
+	uint64_t old, pfn1 = val & ~VM_SHOWN_WRITABLE;
 
 	if (!slot)
 		return;
+	if (pfn1 && f->page_ref)
+		f->page_ref(f->host, pfn1 - 1, 1, 1);
 	old = atomic_exchange(slot, val) & ~VM_SHOWN_WRITABLE;
-	if (old == (val & ~VM_SHOWN_WRITABLE) || !f->page_ref)
-		return;
-	if (val)
-		f->page_ref(f->host, (val & ~VM_SHOWN_WRITABLE) - 1, 1, 1);
-	if (old)
+	if (old && f->page_ref)
 		f->page_ref(f->host, old - 1, 1, -1);
 }
 
 /*
  * show() for pages [first, first + nr) showing consecutive media from
- * @shown on (0: nothing), with the new references taken in runs: a window
- * of 2 MiB costs one page_ref call, not 512.
+ * @shown on (0: nothing): the new references are taken with one call
+ * before the slots change (a window of 2 MiB costs one page_ref call, not
+ * 512), the old ones dropped after, in runs of consecutive pages.
  */
 static void show_run(const struct vm_vma *v, uint64_t first, uint64_t nr, uint64_t shown)
 {
 	const struct dax_fault_file *f = &v->obj->file;
-	uint64_t i, run = 0, old, val;
+	uint64_t i, old, run_first = 0, run = 0;
 	_Atomic uint64_t *slot;
 
-	if (!shown || !f->page_ref) {
+	if (!shown || !f->page_ref || !shown_slot(v, first) || !shown_slot(v, first + nr - 1)) {
 		for (i = 0; i < nr; i++)
 			show(v, first + i, shown ? shown + i : 0);
 		return;
 	}
+	f->page_ref(f->host, (shown & ~VM_SHOWN_WRITABLE) - 1, nr, 1);
 	for (i = 0; i <= nr; i++) {
 		slot = i < nr ? shown_slot(v, first + i) : NULL;
-		val = slot ? shown + i : 0;
-		old = slot ? atomic_exchange(slot, val) & ~VM_SHOWN_WRITABLE : 0;
-		if (slot && old != (val & ~VM_SHOWN_WRITABLE)) {
-			run++; /* a new reference, taken with its run below */
-			if (old)
-				f->page_ref(f->host, old - 1, 1, -1);
+		old = slot ? atomic_exchange(slot, shown + i) & ~VM_SHOWN_WRITABLE : 0;
+		if (old && run && old == run_first + run) {
+			run++;
 			continue;
 		}
 		if (run)
-			f->page_ref(f->host, ((shown + i - run) & ~VM_SHOWN_WRITABLE) - 1, run, 1);
-		run = 0;
+			f->page_ref(f->host, run_first - 1, run, -1);
+		run_first = old;
+		run = old ? 1 : 0;
 	}
 }
 
