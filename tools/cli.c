@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -275,4 +277,127 @@ int list_dir(struct udax_fs *fs, const char *path, struct dir_entry **out, size_
 		qsort(v, *n, sizeof(*v), by_name);
 	*out = v;
 	return EXIT_OK;
+}
+
+/* ---- scratch space (demo, bench) ---- */
+
+struct scratch scratch;
+
+int scratch_begin(const char *who, const char *dir)
+{
+	if (dir && strlen(dir) >= SCRATCH_DIR_MAX - 32)
+		return fail("%s: %s: path too long", who, dir);
+	/* no pmem here: take the flush path real pmem needs, so MAP_SYNC and writeback run */
+	setenv("UDAX_FORCE_FLUSH", "1", 1);
+	return 0;
+}
+
+const char *scratch_file(const char *name)
+{
+	char path[PATH_MAX]; /* not in place: gcc cannot tell the fields of scratch apart */
+	int i = scratch.nfiles;
+
+	if (i >= SCRATCH_FILES)
+		abort(); /* a programming error: raise SCRATCH_FILES */
+	if (!path_join(path, sizeof(path), scratch.dir, name))
+		abort(); /* cannot happen: scratch.dir is at most SCRATCH_DIR_MAX */
+	memcpy(scratch.files[i], path, sizeof(path));
+	scratch.nfiles = i + 1;
+	return scratch.files[i];
+}
+
+/* System calls only, so a signal handler may call it. */
+bool scratch_undo(void)
+{
+	bool ok = true;
+
+	for (int i = scratch.nfiles - 1; i >= 0; i--)
+		if (unlink(scratch.files[i]) && errno != ENOENT)
+			ok = false;
+	scratch.nfiles = 0;
+	if (scratch.mounted) {
+		/* a mapping still open (only on a failure path) keeps it busy: detach it */
+		if (umount2(scratch.dir, 0) && umount2(scratch.dir, MNT_DETACH))
+			ok = false;
+		else
+			scratch.mounted = 0;
+	}
+	if (scratch.have_dir) {
+		if (rmdir(scratch.dir))
+			ok = false;
+		else
+			scratch.have_dir = 0;
+	}
+	return ok;
+}
+
+static void undo_on_signal(int sig)
+{
+	int err = errno;
+
+	scratch_undo();
+	signal(sig, SIG_DFL);
+	errno = err;
+	raise(sig);
+}
+
+static const int exit_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+#define NR_EXIT_SIGNALS (sizeof(exit_signals) / sizeof(exit_signals[0]))
+
+/* SIGPIPE: `udax demo | head`. One started ignored (nohup, `cmd &`) stays ignored. */
+void scratch_catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = undo_on_signal}, old;
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < NR_EXIT_SIGNALS; i++)
+		sigaddset(&sa.sa_mask, exit_signals[i]);
+	for (size_t i = 0; i < NR_EXIT_SIGNALS; i++)
+		if (!sigaction(exit_signals[i], NULL, &old) && old.sa_handler != SIG_IGN)
+			sigaction(exit_signals[i], &sa, NULL);
+}
+
+/* Signals that would undo the scratch space are held while it changes. */
+static void hold_signals(bool hold, sigset_t *old)
+{
+	sigset_t set;
+
+	if (!hold) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return;
+	}
+	sigemptyset(&set);
+	for (size_t i = 0; i < NR_EXIT_SIGNALS; i++)
+		sigaddset(&set, exit_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+int scratch_make_dir(const char *who, const char *base)
+{
+	sigset_t old;
+	int n = snprintf(scratch.dir, sizeof(scratch.dir), "%s/udax-%s.XXXXXX", base, who);
+
+	if (n < 0 || (size_t)n >= sizeof(scratch.dir))
+		return fail("%s: %s: path too long", who, base);
+	hold_signals(true, &old);
+	if (mkdtemp(scratch.dir))
+		scratch.have_dir = 1;
+	hold_signals(false, &old);
+	if (!scratch.have_dir)
+		return fail("%s: cannot make a directory in %s: %s", who, base, strerror(errno));
+	return EXIT_OK;
+}
+
+int scratch_mount_tmpfs(const char *source, const char *opts)
+{
+	sigset_t old;
+	int err = 0;
+
+	hold_signals(true, &old);
+	if (!mount(source, scratch.dir, "tmpfs", 0, opts))
+		scratch.mounted = 1;
+	else
+		err = errno;
+	hold_signals(false, &old);
+	return err;
 }

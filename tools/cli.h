@@ -6,6 +6,8 @@
 #ifndef UDAX_TOOLS_CLI_H
 #define UDAX_TOOLS_CLI_H
 
+#include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@ int cmd_rm(int argc, char **argv);
 int cmd_mv(int argc, char **argv);
 int cmd_mkdir(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* "udax: <message>" on stderr; returns EXIT_FAIL. */
 __attribute__((format(printf, 1, 2))) int fail(const char *fmt, ...);
@@ -91,5 +94,38 @@ struct dir_entry {
 };
 
 int list_dir(struct udax_fs *fs, const char *path, struct dir_entry **out, size_t *n);
+
+/*
+ * The scratch space of a subcommand that makes its own pool (demo, bench): a
+ * new directory, maybe a tmpfs mounted on it, and files in it. scratch_undo()
+ * removes them; so does the handler scratch_catch_signals() installs for
+ * SIGINT, SIGTERM, SIGHUP and SIGPIPE, with system calls alone.
+ */
+#define SCRATCH_DIR_MAX (PATH_MAX - 64)
+#define SCRATCH_FILES	8
+
+extern struct scratch {
+	char dir[SCRATCH_DIR_MAX];
+	volatile sig_atomic_t have_dir, mounted;
+	char files[SCRATCH_FILES][PATH_MAX];
+	volatile sig_atomic_t nfiles;
+} scratch;
+
+/* Makes "@base/udax-@who.XXXXXX"; messages start with "@who: ". 0 or EXIT_FAIL. */
+int scratch_make_dir(const char *who, const char *base);
+/* Mounts a tmpfs with @opts on the directory; 0 or the errno of mount(2). */
+int scratch_mount_tmpfs(const char *source, const char *opts);
+/*
+ * The start of a run on a scratch pool (demo, bench): checks that --dir
+ * @dir (may be NULL) leaves room for the names made in it, and sets
+ * UDAX_FORCE_FLUSH=1 so the flush path of real pmem runs. 0 or EXIT_FAIL.
+ */
+int scratch_begin(const char *who, const char *dir);
+/* Notes @name in the directory as a file to remove; returns its path. */
+const char *scratch_file(const char *name);
+/* Removes everything listed; false if something could not be. */
+bool scratch_undo(void);
+/* Signals that end the command undo the scratch space first; ignored ones stay ignored. */
+void scratch_catch_signals(void);
 
 #endif

@@ -6,7 +6,7 @@
  * and the exit status says whether all the checks held.
  *
  * Everything it creates (a directory, a tmpfs mounted on it, the files in it)
- * is listed in `made`, which the handler of SIGINT, SIGTERM, SIGHUP and SIGPIPE
+ * is listed in `scratch` (cli.h), which the handler of SIGINT, SIGTERM, SIGHUP and SIGPIPE
  * can undo with system calls alone.
  */
 #include <errno.h>
@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,16 +45,6 @@
 #define PIN_DELAY_MS	200   /* how long the pin is held after the truncate starts */
 #define PIN_PROBE_MS	50    /* the bounded truncate that must time out */
 #define LAYOUT_BOUND_MS 10000 /* no wait of the demo may hang it */
-#define DIR_MAX		(PATH_MAX - 64)
-#define MADE_FILES	8
-
-/* What the demo created, for cleanup from any exit path, signal handlers included. */
-static struct {
-	char dir[DIR_MAX];
-	volatile sig_atomic_t have_dir, mounted;
-	char files[MADE_FILES][PATH_MAX];
-	volatile sig_atomic_t nfiles;
-} made;
 
 struct demo {
 	bool json;
@@ -162,116 +151,12 @@ static const char *size_str(uint64_t bytes)
 
 /* ---- what the demo creates, and undoing it -------------------------------------------------- */
 
-/* Notes @name in the demo directory as a file to remove; returns its path. */
-static const char *demo_file(const char *name)
-{
-	int i = made.nfiles;
-
-	if (i >= MADE_FILES)
-		abort(); /* a programming error: raise MADE_FILES */
-	if (!path_join(made.files[i], sizeof(made.files[i]), made.dir, name))
-		abort(); /* cannot happen: made.dir is at most DIR_MAX */
-	made.nfiles = i + 1;
-	return made.files[i];
-}
-
-/* Removes what `made` lists: system calls only, so a signal handler may call it. */
-static bool undo_made(void)
-{
-	bool ok = true;
-
-	for (int i = made.nfiles - 1; i >= 0; i--)
-		if (unlink(made.files[i]) && errno != ENOENT)
-			ok = false;
-	made.nfiles = 0;
-	if (made.mounted) {
-		/* a mapping still open (only on a failure path) keeps it busy: detach it */
-		if (umount2(made.dir, 0) && umount2(made.dir, MNT_DETACH))
-			ok = false;
-		else
-			made.mounted = 0;
-	}
-	if (made.have_dir) {
-		if (rmdir(made.dir))
-			ok = false;
-		else
-			made.have_dir = 0;
-	}
-	return ok;
-}
-
-static void undo_on_signal(int sig)
-{
-	int err = errno;
-
-	undo_made();
-	signal(sig, SIG_DFL);
-	errno = err;
-	raise(sig);
-}
-
-/*
- * The signals that end the demo (SIGPIPE: `udax demo | head`). One the demo
- * was started ignoring (nohup, `cmd &` in a script) stays ignored.
- */
-static void catch_exit_signals(void)
-{
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-	struct sigaction sa = {.sa_handler = undo_on_signal}, old;
-
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&sa.sa_mask, sigs[i]);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (!sigaction(sigs[i], NULL, &old) && old.sa_handler != SIG_IGN)
-			sigaction(sigs[i], &sa, NULL);
-}
-
-/* Signals that would undo `made` are held while it changes. */
-static void hold_signals(bool hold, sigset_t *old)
-{
-	sigset_t set;
-
-	if (!hold) {
-		sigprocmask(SIG_SETMASK, old, NULL);
-		return;
-	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGPIPE);
-	sigprocmask(SIG_BLOCK, &set, old);
-}
-
-static int make_dir(const char *base)
-{
-	sigset_t old;
-	int n = snprintf(made.dir, sizeof(made.dir), "%s/udax-demo.XXXXXX", base);
-
-	if (n < 0 || (size_t)n >= sizeof(made.dir))
-		return fail("demo: %s: path too long", base);
-	hold_signals(true, &old);
-	if (mkdtemp(made.dir))
-		made.have_dir = 1;
-	hold_signals(false, &old);
-	if (!made.have_dir)
-		return fail("demo: cannot make a directory in %s: %s", base, strerror(errno));
-	return EXIT_OK;
-}
-
 /* As root, a huge=always tmpfs on the demo directory: 2 MiB pages, like pmem. */
 static void mount_huge_tmpfs(struct demo *d)
 {
-	sigset_t old;
-	int err;
+	int err = scratch_mount_tmpfs("udax-demo", TMPFS_OPTS);
 
-	hold_signals(true, &old);
-	if (!mount("udax-demo", made.dir, "tmpfs", 0, TMPFS_OPTS))
-		made.mounted = 1;
-	err = errno;
-	hold_signals(false, &old);
-	if (made.mounted) {
+	if (!err) {
 		d->huge = true;
 		snprintf(d->why, sizeof(d->why),
 			 "running as root: a huge=always tmpfs mounted for the demo, whose 2 MiB "
@@ -285,7 +170,7 @@ static void mount_huge_tmpfs(struct demo *d)
 
 static int make_backing(struct demo *d, const char *dir)
 {
-	int ret = make_dir(dir ? dir : "/tmp");
+	int ret = scratch_make_dir("demo", dir ? dir : "/tmp");
 
 	if (ret)
 		return ret;
@@ -296,7 +181,7 @@ static int make_backing(struct demo *d, const char *dir)
 			 "not root, so no huge=always tmpfs can be mounted: a plain file in /tmp");
 	else
 		mount_huge_tmpfs(d);
-	snprintf(d->pool, sizeof(d->pool), "%s", demo_file("demo.pool"));
+	snprintf(d->pool, sizeof(d->pool), "%s", scratch_file("demo.pool"));
 	return EXIT_OK;
 }
 
@@ -661,7 +546,7 @@ static void reboot_into(struct demo *d, const char *image, uint64_t fences, uint
 
 static void step_power_loss(struct demo *d)
 {
-	const char *pool = demo_file("powerloss.pool"), *image = demo_file("powerloss.img");
+	const char *pool = scratch_file("powerloss.pool"), *image = scratch_file("powerloss.img");
 	struct pmem_recorder *rec = NULL;
 	struct pmem_record_stats rs = {0};
 	struct udax_fs *fs;
@@ -998,7 +883,7 @@ static void step_devdax(struct demo *d)
 {
 	struct udax_devdax_opts o = {
 		.align = PMD, .capacity = REGION_SIZE, .flags = UDAX_DEVDAX_CREATE};
-	const char *path = demo_file("region.dax");
+	const char *path = scratch_file("region.dax");
 	struct udax_devdax *dd;
 	uint8_t *p;
 
@@ -1100,7 +985,7 @@ static void print_intro(struct demo *d)
 {
 	if (d->json)
 		return;
-	printf("udax demo in %s: %s\n", made.dir, d->huge ? "huge=always tmpfs" : "plain file");
+	printf("udax demo in %s: %s\n", scratch.dir, d->huge ? "huge=always tmpfs" : "plain file");
 	printf("   why: %s\n", d->why);
 	printf("   UDAX_FORCE_FLUSH=1: stores take the cache-line flush path of real pmem (flush "
 	       "+ fence), so MAP_SYNC is granted and fsync has lines to flush; the memory stays "
@@ -1112,7 +997,7 @@ static void print_json(struct demo *d, int failed, double secs, bool clean)
 	fputc('\0', d->jf); /* a NUL so jbuf is a string even if nothing was written */
 	fflush(d->jf);
 	printf("{\"dir\": ");
-	json_string(made.dir);
+	json_string(scratch.dir);
 	printf(", \"backing\": \"%s\", \"why\": ", d->huge ? "huge-tmpfs" : "file");
 	json_string(d->why);
 	printf(", \"force_flush\": true,\n \"steps\": [%s\n ],\n \"seconds\": %.3f, "
@@ -1145,14 +1030,14 @@ static int run_demo(struct demo *d)
 		failed += !ok[i];
 	}
 	clean = teardown(d);
-	clean = undo_made() && clean;
+	clean = scratch_undo() && clean;
 	secs = (now_ms() - t0) / 1e3;
 	if (d->json)
 		print_json(d, failed, secs, clean);
 	else
 		print_summary(failed, ok, secs, clean);
 	if (!clean)
-		fail("demo: could not remove everything in %s", made.dir);
+		fail("demo: could not remove everything in %s", scratch.dir);
 	return failed || !clean ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -1185,14 +1070,12 @@ int cmd_demo(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error(demo_usage, "demo: unexpected argument \"%s\"", argv[optind]);
-	if (dir && strlen(dir) >= DIR_MAX - 32)
-		return fail("demo: %s: path too long", dir);
-	/* no pmem here: take the flush path real pmem needs, so MAP_SYNC and writeback run */
-	setenv("UDAX_FORCE_FLUSH", "1", 1);
+	if (scratch_begin("demo", dir))
+		return EXIT_FAIL;
 	d.jf = open_memstream(&d.jbuf, &d.jlen);
 	if (!d.jf)
 		return fail("demo: out of memory");
-	catch_exit_signals();
+	scratch_catch_signals();
 	ret = make_backing(&d, dir);
 	if (!ret)
 		ret = run_demo(&d);

@@ -22,6 +22,8 @@ static const struct subcommand subcommands[] = {
 	{"mv", "rename inside a pool (POOL:SRC POOL:DST)", cmd_mv},
 	{"mkdir", "create a directory (POOL:PATH)", cmd_mkdir},
 	{"demo", "the DAX story end to end on a pool it makes and removes", cmd_demo},
+	{"bench", "udax against the kernel on the same backing, with fault and writeback counters",
+	 cmd_bench},
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

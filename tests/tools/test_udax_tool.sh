@@ -363,7 +363,7 @@ expect 1 "" "udax: missing.pool: No such file or directory" -- mkdir missing.poo
 [ -e missing.pool ] && bad "a command created missing.pool"
 
 ### every subcommand has --help on stdout with exit 0 and documents its exit codes
-for cmd in media mkfs fsck info ls tree stat map cp rm mv mkdir demo; do
+for cmd in media mkfs fsck info ls tree stat map cp rm mv mkdir demo bench; do
 	"$udax" "$cmd" --help >help.txt 2>help_err.txt
 	rc=$?
 	[ "$rc" -eq 0 ] || bad "udax $cmd --help: exit $rc"
@@ -388,6 +388,7 @@ usage: udax COMMAND [ARGS]   (udax COMMAND --help for details)
   mv     rename inside a pool (POOL:SRC POOL:DST)
   mkdir  create a directory (POOL:PATH)
   demo   the DAX story end to end on a pool it makes and removes
+  bench  udax against the kernel on the same backing, with fault and writeback counters
 exit: 0 success, 1 failure, 2 usage error (fsck: as e2fsck)" -- frobnicate
 
 echo "$failures failures"
