@@ -109,27 +109,40 @@ int pmem_pages_wait_idle(struct pmem *pm, uint64_t pfn, uint64_t nr, int timeout
 
 	if (!in_media(pm, pfn, nr))
 		return 0;
+	atomic_fetch_add(&pm->idle_waiters, 1); /* before the sample: see pmem_pages_wake_waiters */
 	for (;;) {
 		gen = atomic_load(&pm->idle_gen);
 		pfn = first_busy(pm, pfn, end - pfn);
 		if (pfn == end)
-			return 0;
-		if (cancel && atomic_load(cancel) != cancel_seen)
-			return -EINTR;
+			break;
+		if (cancel && atomic_load(cancel) != cancel_seen) {
+			pfn = UINT64_MAX;
+			break;
+		}
 		if (deadline >= 0) {
 			left = deadline - now_ns();
 			if (left <= 0)
-				return -ETIMEDOUT;
+				break;
 			ts.tv_sec = left / 1000000000;
 			ts.tv_nsec = left % 1000000000;
 		}
 		syscall(SYS_futex, &pm->idle_gen, FUTEX_WAIT_PRIVATE, gen, deadline >= 0 ? &ts : NULL,
 			NULL, 0);
 	}
+	atomic_fetch_sub(&pm->idle_waiters, 1);
+	return pfn == end ? 0 : pfn == UINT64_MAX ? -EINTR : -ETIMEDOUT;
 }
 
+/*
+ * The generation always moves; the system call is made only when someone
+ * waits. A waiter counts itself before it samples the generation, so a
+ * waker that reads no waiter made its change before that sample (all
+ * sequentially consistent): the waiter then finds the page idle, or the
+ * generation moved, and does not sleep on a stale value.
+ */
 void pmem_pages_wake_waiters(struct pmem *pm)
 {
 	atomic_fetch_add(&pm->idle_gen, 1);
-	syscall(SYS_futex, &pm->idle_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+	if (atomic_load(&pm->idle_waiters))
+		syscall(SYS_futex, &pm->idle_gen, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }

@@ -41,6 +41,7 @@ struct pmem {
 	_Atomic uint32_t *page_refs;
 	size_t page_refs_len;
 	_Atomic uint32_t idle_gen;
+	_Atomic uint32_t idle_waiters; /* threads in pmem_pages_wait_idle */
 };
 
 /* pagemap.c */
