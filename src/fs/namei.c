@@ -239,6 +239,11 @@ int udaxfs_close(struct udaxfs_node *node)
 	return ret;
 }
 
+uint64_t udaxfs_node_ino(const struct udaxfs_node *node)
+{
+	return node->ino;
+}
+
 bool udaxfs_node_is_last(struct udaxfs_node *node)
 {
 	struct udaxfs *fs = node->fs;

@@ -59,6 +59,8 @@ int udaxfs_fiemap(struct udaxfs_node *node, struct udax_extent *ext, unsigned ma
 int udaxfs_statfs(struct udaxfs *fs, struct udax_statfs *st);
 /* Waits for earlier non-temporal stores and flushes to reach the media. */
 void udaxfs_sync(struct udaxfs_node *node);
+/* The inode number of @node (fixed while it is open). */
+uint64_t udaxfs_node_ino(const struct udaxfs_node *node);
 /* True if @node is unlinked and this is its last open reference. */
 bool udaxfs_node_is_last(struct udaxfs_node *node);
 /* Wakes threads waiting for pinned pages of @fs to go idle (they look again). */

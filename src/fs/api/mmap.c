@@ -200,18 +200,16 @@ static struct mapped_inode *inode_lookup(struct udaxfs_node *node, uint64_t ino)
 /* The fault file of @f's inode; its index emptied if nothing maps it. */
 static int inode_file(struct udax_file *f, const struct dax_fault_file **out)
 {
+	uint64_t ino = udaxfs_node_ino(f->node);
 	struct mapped_inode *mi = NULL;
-	struct udax_stat st;
-	int ret = udaxfs_getattr(f->node, &st);
+	int ret;
 
-	if (ret)
-		return ret;
 	pthread_mutex_lock(&inodes_lock);
 	ret = arena_init();
 	if (!ret) {
-		mi = inode_lookup(f->node, st.ino);
+		mi = inode_lookup(f->node, ino);
 		if (!mi)
-			mi = inode_new(f->node, st.ino);
+			mi = inode_new(f->node, ino);
 		if (!mi)
 			ret = udax_err(ENOMEM, "mmap: no room for another file's index");
 	}
@@ -228,21 +226,18 @@ static int inode_file(struct udax_file *f, const struct dax_fault_file **out)
 }
 
 /*
- * Layout changes against live mappings. The callers hold @f's node lock for
- * writing (no other write, truncate or fallocate runs on the file) and call
- * before blocks are freed or moved, or after blocks were allocated. Faults
- * that race with the change are not excluded yet: that is the layout-breaking
- * protocol (stop faults, unmap, wait for busy pages) still to come.
+ * The record of @f's inode if it was ever mapped in this process, else NULL
+ * (one load while no file ever was): layout changes, writeback and the
+ * invalidation after allocating writes need nothing more for the others.
  */
 static struct mapped_inode *known_inode(struct udax_file *f)
 {
 	struct mapped_inode *mi;
-	struct udax_stat st;
 
-	if (!__atomic_load_n(&inodes, __ATOMIC_ACQUIRE) || udaxfs_getattr(f->node, &st))
+	if (!__atomic_load_n(&inodes, __ATOMIC_ACQUIRE))
 		return NULL;
 	pthread_mutex_lock(&inodes_lock);
-	mi = inode_lookup(f->node, st.ino);
+	mi = inode_lookup(f->node, udaxfs_node_ino(f->node));
 	pthread_mutex_unlock(&inodes_lock);
 	return mi;
 }
