@@ -106,6 +106,7 @@ int main(void)
 	int tested = 0;
 
 	test_watchdog(30);
+	test_tmpdir(); /* made first, so it is removed after cleanup() unmounts in it */
 	atexit(cleanup);
 	dir = mount_at(0, "tmpfs", "huge=always,size=64m");
 	if (dir) {
