@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Helpers shared by the udax subcommands (cli.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,15 +13,21 @@
 
 #include "cli.h"
 
+/* "udax: <message>\n" on stderr. */
+static void vsay(const char *fmt, va_list ap)
+{
+	fputs("udax: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("udax: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_FAIL;
 }
 
@@ -44,12 +51,46 @@ int usage_error(void (*usage)(FILE *), const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("udax: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return usage_line(usage);
+}
+
+int parse_json_opt(int argc, char **argv, const char *expected, void (*usage)(FILE *),
+		   bool *json)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			return usage_line(usage);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(usage, "%s", expected);
+	return 0;
+}
+
+int need_path(const char *cmd, const char *arg, void (*usage)(FILE *), struct pool_ref *ref)
+{
+	if (!parse_pool_arg(arg, ref))
+		return EXIT_FAIL;
+	if (!ref->has_path)
+		return usage_error(usage, "%s: expected POOL:PATH, got \"%s\"", cmd, arg);
+	return 0;
 }
 
 int parse_size(const char *s, uint64_t *out)

@@ -76,6 +76,16 @@ bool parse_pool_arg(const char *arg, struct pool_ref *ref);
 /* For cp: true only if @arg is POOL:PATH with an existing POOL. */
 bool is_pool_path(const char *arg, struct pool_ref *ref);
 
+/*
+ * The options of subcommands that take only --json and --help, and exactly
+ * one argument (at argv[optind] on return 0): -1 after --help, else the exit
+ * code of a usage error (@expected is its message).
+ */
+int parse_json_opt(int argc, char **argv, const char *expected, void (*usage)(FILE *),
+		   bool *json);
+/* A POOL:PATH argument naming a path: 0, or the exit code after the message. */
+int need_path(const char *cmd, const char *arg, void (*usage)(FILE *), struct pool_ref *ref);
+
 /* Mounts @pool, printing the library's message on failure; 0 or EXIT_FAIL. */
 int mount_pool(const char *pool, struct udax_fs **fs);
 /* Unmounts; a failure is reported and turns @ret into EXIT_FAIL. */

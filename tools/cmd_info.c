@@ -5,7 +5,6 @@
  * space that lies in whole free 2 MiB groups: what the allocator can still
  * hand out as extents a PMD can map.
  */
-#include <getopt.h>
 #include <inttypes.h>
 
 #include "cli.h"
@@ -146,30 +145,13 @@ static void info_json(const struct pool_facts *f)
 
 int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct pool_facts f;
 	struct udax_fs *fs;
 	bool json = false;
-	int c, ret = EXIT_OK;
+	int ret = parse_json_opt(argc, argv, "info: expected one POOL", info_usage, &json);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			info_usage(stdout);
-			return EXIT_OK;
-		default:
-			return usage_line(info_usage);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error(info_usage, "info: expected one POOL");
+	if (ret)
+		return ret < 0 ? EXIT_OK : ret;
 	f.pool = argv[optind];
 	if (mount_pool(f.pool, &fs))
 		return EXIT_FAIL;

@@ -4,41 +4,12 @@
  * (docs/man/udax-ls.md, udax-tree.md, udax-stat.md).
  */
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
-
-/* --json and --help, the only options of ls, tree and stat; -1 after --help. */
-static int parse_json_opt(int argc, char **argv, const char *cmd, void (*usage)(FILE *), bool *json)
-{
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			return usage_line(usage);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error(usage, "%s: expected one POOL%s", cmd,
-				   strcmp(cmd, "stat") ? "[:PATH]" : ":PATH");
-	return 0;
-}
 
 /* Parses and mounts the single pool argument. */
 static int open_arg(const char *arg, struct pool_ref *ref, struct udax_fs **fs)
@@ -115,7 +86,7 @@ int cmd_ls(int argc, char **argv)
 	struct pool_ref ref;
 	struct udax_fs *fs;
 	bool json = false;
-	int ret = parse_json_opt(argc, argv, "ls", ls_usage, &json);
+	int ret = parse_json_opt(argc, argv, "ls: expected one POOL[:PATH]", ls_usage, &json);
 
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;
@@ -234,7 +205,7 @@ int cmd_tree(int argc, char **argv)
 	struct pool_ref ref;
 	struct udax_fs *fs;
 	bool json = false;
-	int ret = parse_json_opt(argc, argv, "tree", tree_usage, &json);
+	int ret = parse_json_opt(argc, argv, "tree: expected one POOL[:PATH]", tree_usage, &json);
 
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;
@@ -341,7 +312,7 @@ int cmd_stat(int argc, char **argv)
 	struct pool_ref ref;
 	struct udax_fs *fs;
 	bool json = false;
-	int ret = parse_json_opt(argc, argv, "stat", stat_usage, &json);
+	int ret = parse_json_opt(argc, argv, "stat: expected one POOL:PATH", stat_usage, &json);
 
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;

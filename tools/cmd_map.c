@@ -6,7 +6,6 @@
  * congruent with the file offset modulo 2 MiB, and it does not cross EOF.
  */
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,35 +197,17 @@ static int load_map(struct udax_fs *fs, struct file_map *m)
 
 int cmd_map(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct file_map m = {0};
 	struct pool_ref ref;
 	struct udax_fs *fs;
 	bool json = false;
-	int c, ret;
+	int ret = parse_json_opt(argc, argv, "map: expected one POOL:PATH", map_usage, &json);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			map_usage(stdout);
-			return EXIT_OK;
-		default:
-			return usage_line(map_usage);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error(map_usage, "map: expected one POOL:PATH");
-	if (!parse_pool_arg(argv[optind], &ref))
-		return EXIT_FAIL;
-	if (!ref.has_path)
-		return usage_error(map_usage, "map: expected POOL:PATH, got \"%s\"", argv[optind]);
+	if (ret)
+		return ret < 0 ? EXIT_OK : ret;
+	ret = need_path("map", argv[optind], map_usage, &ref);
+	if (ret)
+		return ret;
 	if (mount_pool(ref.pool, &fs))
 		return EXIT_FAIL;
 	m.path = ref.path;

@@ -32,16 +32,6 @@ static int parse_flag(int argc, char **argv, const char *shortopts, const struct
 	return 0;
 }
 
-/* A POOL:PATH argument naming something other than the root. */
-static int need_path(const char *cmd, const char *arg, void (*usage)(FILE *), struct pool_ref *ref)
-{
-	if (!parse_pool_arg(arg, ref))
-		return EXIT_FAIL;
-	if (!ref->has_path)
-		return usage_error(usage, "%s: expected POOL:PATH, got \"%s\"", cmd, arg);
-	return 0;
-}
-
 static bool is_root(const char *path)
 {
 	return path[strspn(path, "/")] == 0;
