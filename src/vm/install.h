@@ -24,6 +24,8 @@ int vm_reserve_aligned(uint64_t len, uint64_t align, uint64_t off, uintptr_t hin
 		       uintptr_t *addrp);
 /* Puts @v in the registry (-ENOMEM with a message when it is full). */
 int vm_publish(const struct vm_vma *v);
+/* A new mapping at the reserved [addr, +len): published, or the reservation undone. */
+int vm_publish_new(struct vm_vma *v, uintptr_t addr, uint64_t len);
 /* The same at exactly @addr (@noreplace: -EEXIST if something is there). */
 int vm_reserve_fixed(uintptr_t addr, uint64_t len, bool noreplace);
 /* [signal-safe] [addr, +len) becomes reservation again (nothing else is updated). */

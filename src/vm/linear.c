@@ -424,13 +424,8 @@ int vm_linear_mmap(struct vm_linear *l, void *hint, size_t len, int prot, int fl
 	if (!v.obj)
 		return udax_err(ENOMEM, "mmap: no memory");
 	ret = place(l, hint, len, flags, off, &addr);
-	if (!ret) {
-		v.start = addr;
-		v.end = addr + len;
-		ret = vm_publish(&v);
-		if (ret)
-			munmap((void *)addr, len);
-	}
+	if (!ret)
+		ret = vm_publish_new(&v, addr, len);
 	if (!ret && (flags & MAP_POPULATE) && prot != PROT_NONE)
 		populate(v.obj, addr);
 	vm_object_put(v.obj);

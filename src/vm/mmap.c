@@ -114,6 +114,18 @@ int vm_publish(const struct vm_vma *v)
 	return a ? 0 : udax_err(ENOMEM, "udax mappings: all %d slots in use", VM_MAX_AREAS);
 }
 
+int vm_publish_new(struct vm_vma *v, uintptr_t addr, uint64_t len)
+{
+	int ret;
+
+	v->start = addr;
+	v->end = addr + len;
+	ret = vm_publish(v);
+	if (ret)
+		munmap((void *)addr, len);
+	return ret;
+}
+
 /*
  * MAP_SYNC is checked only with MAP_SHARED_VALIDATE, and granted only where
  * flushed CPU stores persist (dax_supported / daxdev_mapping_supported).
@@ -191,13 +203,8 @@ int vm_mmap(const struct dax_fault_file *file, void *hint, size_t len, int prot,
 		return udax_err(ENOMEM, "mmap: no memory");
 	v.obj->sync = (flags & MAP_TYPE) == MAP_SHARED_VALIDATE && (flags & MAP_SYNC);
 	ret = place(hint, len, flags, off, &addr);
-	if (!ret) {
-		v.start = addr;
-		v.end = addr + len;
-		ret = vm_publish(&v);
-		if (ret)
-			munmap((void *)addr, len);
-	}
+	if (!ret)
+		ret = vm_publish_new(&v, addr, len);
 	vm_object_put(v.obj);
 	if (ret)
 		return ret;
