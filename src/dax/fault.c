@@ -493,7 +493,6 @@ static enum dax_fault_ret finish_sync_fault(struct fault_ctx *c, uint64_t index,
 	if (!f->fsync_range || f->fsync_range(f->host, index << DAX_PAGE_SHIFT, size))
 		return DAX_FAULT_SIGBUS;
 	c->vmf->events |= DAX_EV_SYNC;
-	c->sync = false;
 	if (dax_lock_entry_at(c->a, c->m, index, &e))
 		return DAX_FAULT_NOPAGE;
 	pfn = is_normal(e) ? dax_to_pfn(e) + (index - dax_entry_start(index, e)) : 0;

@@ -6,9 +6,9 @@
  * pages they free to go idle.
  *
  * A waiter samples the idle generation, checks the counts, and sleeps on the
- * generation word; whoever drops a count to 0 bumps the generation and wakes
- * all. Lost wake-ups are impossible: a drop after the sample changes the word
- * the waiter sleeps on. The counts are touched by the SIGSEGV handler, so
+ * generation word; whoever drops a count to 0 bumps the generation and, if
+ * anyone waits, wakes all. Lost wake-ups are impossible: a drop after the
+ * sample changes the word the waiter sleeps on. The counts are touched by the SIGSEGV handler, so
  * everything here is atomics and raw futex calls.
  */
 #include <errno.h>
@@ -45,8 +45,6 @@ void pmem_pages_destroy(struct pmem *pm)
 	if (pm->page_refs)
 		munmap((void *)pm->page_refs, pm->page_refs_len);
 }
-
-void pmem_pages_wake_waiters(struct pmem *pm);
 
 static bool in_media(const struct pmem *pm, uint64_t pfn, uint64_t nr)
 {

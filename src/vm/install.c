@@ -80,6 +80,11 @@ static _Atomic uint64_t *shown_slot(const struct vm_vma *v, uint64_t index)
 								 : NULL;
 }
 
+_Atomic uint64_t *vm_shown_at(const struct vm_vma *v, uintptr_t addr)
+{
+	return shown_slot(v, index_of(v, addr));
+}
+
 /* Page @index of @v now shows @val (media pfn + 1 | writable bit, or 0). */
 /*
  * Page @index of @v now shows @val. The reference on the new page is taken
@@ -141,7 +146,7 @@ void vm_release_pages(const struct vm_vma *v, uintptr_t addr, uint64_t len)
 
 void vm_forget_faulting_page(const struct vm_vma *v, uintptr_t addr, bool write)
 {
-	_Atomic uint64_t *slot = shown_slot(v, index_of(v, addr));
+	_Atomic uint64_t *slot = vm_shown_at(v, addr);
 	uint64_t s = slot ? atomic_load(slot) : 0;
 
 	if (s && (!write || (s & VM_SHOWN_WRITABLE)))
@@ -353,7 +358,7 @@ static void persist_area(const struct vm_vma *v, uintptr_t addr, uintptr_t end)
 	for (; addr < end; addr = next) {
 		next = (addr | (DAX_PAGE_SIZE - 1)) + 1;
 		next = next < end ? next : end;
-		slot = shown_slot(v, index_of(v, addr));
+		slot = vm_shown_at(v, addr);
 		s = slot ? atomic_load(slot) & ~VM_SHOWN_WRITABLE : 0;
 		if (s && f->media)
 			pmem_flush(f->pm, f->media + ((s - 1) << DAX_PAGE_SHIFT) +

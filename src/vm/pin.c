@@ -31,15 +31,6 @@ struct vm_pin {
 	struct vm_pin_page page[];
 };
 
-static _Atomic uint64_t *shown_of(const struct vm_vma *v, uintptr_t addr)
-{
-	uint64_t index = v->pgoff + ((addr - v->start) >> DAX_PAGE_SHIFT);
-	const struct vm_object *o = v->obj;
-
-	return index >= o->pgoff && index - o->pgoff < o->npages ? &o->shown[index - o->pgoff]
-								 : NULL;
-}
-
 /*
  * True if @addr, which showed nothing (@s == 0) to a read pin, is a hole:
  * the read fault that maps it leaves it showing nothing (the zero window
@@ -53,7 +44,7 @@ static bool s_was_hole(uintptr_t addr, uint64_t s, bool write)
 
 	if (write || s || vm_fault_at((void *)addr, false) || !vma_get(addr, &v))
 		return false;
-	slot = shown_of(&v, addr);
+	slot = vm_shown_at(&v, addr);
 	hole = slot && !atomic_load(slot);
 	vma_put(&v);
 	return hole;
@@ -83,7 +74,7 @@ static int pin_one(uintptr_t addr, bool write, struct vm_pin_page *pp)
 	if (!vma_get(addr, &v))
 		return udax_err(EFAULT, "pin: %p is not in a udax mapping", (void *)addr);
 	f = &v.obj->file;
-	slot = v.shared && f->page_ref && v.obj->shown ? shown_of(&v, addr) : NULL;
+	slot = v.shared && f->page_ref && v.obj->shown ? vm_shown_at(&v, addr) : NULL;
 	s = slot ? atomic_load(slot) : 0;
 	if (!slot)
 		ret = udax_err(EINVAL, "pin: %p is not in a shared mapping of a file", (void *)addr);
