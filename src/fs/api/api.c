@@ -153,7 +153,8 @@ static void close_last_unlinked(struct udax_file *f)
 {
 	struct api_layout lo;
 
-	if (f->is_dir || !udaxfs_node_is_last(f->node))
+	/* only a file mapped here can have pins; most closes stop at one load */
+	if (f->is_dir || !api_was_mapped(f) || !udaxfs_node_is_last(f->node))
 		return;
 	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
 	if (!api_break_layout_wait(f, 0, LAST_PAGE, -1, &lo))

@@ -57,5 +57,7 @@ void api_blocks_allocated(struct udax_file *f, uint64_t first, uint64_t last);
 
 /* Some mapping in this process shows @f's inode. */
 bool api_is_mapped(struct udax_file *f);
+/* @f's inode was mapped in this process (its pages may still be pinned). */
+bool api_was_mapped(struct udax_file *f);
 
 #endif

@@ -312,6 +312,11 @@ bool api_is_mapped(struct udax_file *f)
 	return mapped_inode(f) != NULL;
 }
 
+bool api_was_mapped(struct udax_file *f)
+{
+	return known_inode(f) != NULL;
+}
+
 void api_blocks_allocated(struct udax_file *f, uint64_t first, uint64_t last)
 {
 	struct mapped_inode *mi = mapped_inode(f);
