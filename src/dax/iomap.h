@@ -21,6 +21,7 @@ struct pmem;
 /* iomap flags set by the file system */
 #define IOMAP_F_NEW   0x1 /* blocks were just allocated (and zeroed) */
 #define IOMAP_F_DIRTY 0x2 /* metadata to reach this extent is not yet durable */
+#define IOMAP_F_SIZE  0x4 /* size holds the file size as begin saw it */
 
 /* operation flags passed to begin/end */
 #define IOMAP_WRITE  0x1 /* allocate holes */
@@ -36,6 +37,7 @@ struct iomap {
 	uint16_t flags;
 	struct pmem *pm; /* the media */
 	void *base;	 /* where the whole media is mapped: addr's data is base + addr */
+	uint64_t size;	 /* with IOMAP_F_SIZE: the file size, consistent with the extent */
 };
 
 struct iomap_ops {

@@ -53,12 +53,18 @@ static ssize_t dax_iomap_iter(struct dax_iocb *iocb, char *buf, uint64_t len)
 	ret = iocb->ops->iomap_begin(iocb->host, iocb->pos, len, flags, &m);
 	if (ret)
 		return ret;
-	if (m.offset > iocb->pos || m.offset + m.length <= iocb->pos) {
+	if (!iocb->write && (m.flags & IOMAP_F_SIZE) && m.size < iocb->i_size)
+		iocb->i_size = m.size;
+	if (!iocb->write && iocb->pos >= iocb->i_size) {
+		done = 0; /* EOF moved below pos: a read stops there */
+	} else if (m.offset > iocb->pos || m.offset + m.length <= iocb->pos) {
 		done = udax_err(EIO, "iomap for %llu does not cover it",
 				(unsigned long long)iocb->pos);
 	} else {
 		chunk = m.offset + m.length - iocb->pos;
 		chunk = chunk < len ? chunk : len;
+		if (!iocb->write && chunk > iocb->i_size - iocb->pos)
+			chunk = iocb->i_size - iocb->pos;
 		done = iocb->write ? dax_write_extent(&m, iocb->pos, buf, chunk)
 				   : dax_read_extent(&m, iocb->pos, buf, chunk);
 	}
@@ -87,6 +93,8 @@ ssize_t dax_iomap_rw(struct dax_iocb *iocb, void *buf, size_t len)
 			break;
 		iocb->pos += (uint64_t)ret;
 		total += (size_t)ret;
+		if (!iocb->write && iocb->pos >= iocb->i_size)
+			break;
 	}
 	return total ? (ssize_t)total : ret;
 }

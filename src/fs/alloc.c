@@ -8,6 +8,12 @@
  * first and only open a free group when none has room, so that aging with
  * small files does not scatter blocks over every group (WineFS's lesson).
  *
+ * Known-zero free space: every block at or above the zero mark (fs->zero_mark,
+ * durable as sb.zero_start) is free and reads as zero, so the caller only
+ * zeroes the part of a new run below the mark as it stood before the
+ * allocation. The mark does not change which groups the policy picks (see
+ * alloc_huge for why freed groups are not passed over for zero ones).
+ *
  * The bitmap is read and changed through the transaction, like every other
  * metadata block; callers hold fs->lock.
  */
@@ -59,6 +65,9 @@ int alloc_set(struct udaxfs *fs, uint64_t blk, uint64_t len, bool used)
 					used ? "in use" : "free");
 		*w ^= mask;
 	}
+	/* blocks in use are below the mark; the commit makes the raise durable first */
+	if (used && blk + len > fs->zero_mark)
+		fs->zero_mark = blk + len;
 	return 0;
 }
 
@@ -84,6 +93,13 @@ static unsigned group_free(struct udaxfs *fs, uint64_t g)
 	return nfree;
 }
 
+/*
+ * The first free group, lowest first, below or above the zero mark alike: a
+ * group freed below the mark has its backing pages in place, while one above
+ * it may be a hole of the backing (mkfs punched it) that the host populates
+ * page by page on first touch, which on tmpfs costs more than the zeroing it
+ * saves for a file written densely (docs/udaxfs.md, "Allocator").
+ */
 int alloc_huge(struct udaxfs *fs, uint64_t *blk)
 {
 	for (uint64_t g = 0; g < ngroups(fs); g++) {
@@ -147,4 +163,19 @@ uint64_t alloc_count_free(struct udaxfs *fs, uint64_t *free_pmd)
 		*free_pmd += f == UDAXFS_PMD_BLOCKS;
 	}
 	return nfree;
+}
+
+uint64_t alloc_used_end(struct udaxfs *fs)
+{
+	for (uint64_t b = fs->sb.nblocks; b > fs->sb.data_start;) {
+		uint64_t w;
+
+		b = (b - 1) & ~63ull; /* data_start is a multiple of 64 */
+		w = *bitmap_word(fs, b);
+		if (b + 64 > fs->sb.nblocks)
+			w &= ~(~0ull << (fs->sb.nblocks - b));
+		if (w)
+			return b + 64 - (uint64_t)__builtin_clzll(w);
+	}
+	return fs->sb.data_start;
 }

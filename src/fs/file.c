@@ -15,10 +15,24 @@ static uint64_t blocks_up(uint64_t bytes)
 	return (bytes + UDAXFS_BLOCK - 1) >> UDAXFS_BLOCK_SHIFT;
 }
 
+/*
+ * Zeroes the blocks of the new run [pblk, pblk+len) that lie below @mark, the
+ * zero mark before the allocation: they may hold a former owner's data. The
+ * rest is known to read as zero (format.h) and is not written at all, so a
+ * crash before the allocation commits leaves it free and zero.
+ */
+static void zero_stale(struct udaxfs *fs, uint64_t pblk, uint64_t len, uint64_t mark)
+{
+	uint64_t end = pblk + len < mark ? pblk + len : mark;
+
+	if (pblk < end)
+		pmem_memset_nodrain(fs->pm, fs->base + blk_off(pblk), 0, blk_off(end - pblk));
+}
+
 /* Maps the hole at @lblk with a whole free 2 MiB group if the hole covers its range. */
 static int alloc_huge_at(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_t *next)
 {
-	uint64_t start = lblk & ~(uint64_t)(UDAXFS_PMD_BLOCKS - 1), pblk;
+	uint64_t start = lblk & ~(uint64_t)(UDAXFS_PMD_BLOCKS - 1), pblk, mark = fs->zero_mark;
 	int ret;
 
 	if (extmap_hole_len(m, start, UDAXFS_PMD_BLOCKS) != UDAXFS_PMD_BLOCKS)
@@ -26,7 +40,7 @@ static int alloc_huge_at(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uin
 	ret = alloc_huge(fs, &pblk);
 	if (ret)
 		return ret;
-	pmem_memset_nodrain(fs->pm, fs->base + blk_off(pblk), 0, PMD_BYTES);
+	zero_stale(fs, pblk, UDAXFS_PMD_BLOCKS, mark);
 	*next = start + UDAXFS_PMD_BLOCKS;
 	return extmap_insert(m, start, pblk, UDAXFS_PMD_BLOCKS);
 }
@@ -34,8 +48,10 @@ static int alloc_huge_at(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uin
 /*
  * Fills the holes of [lblk, lblk+nblk) with zeroed blocks: whole 2 MiB groups
  * where @huge_ok and the hole spans the group's aligned file range, small runs
- * elsewhere. The zeroing is drained by the commit, before the extents it makes
- * reachable become durable, so stale data is never exposed.
+ * elsewhere. Blocks from below the zero mark are zeroed here, and the zeroing
+ * is drained by the commit, before the extents it makes reachable become
+ * durable, so stale data is never exposed; blocks from above it already read
+ * as zero.
  */
 int file_alloc_range(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_t nblk,
 		     bool huge_ok)
@@ -43,7 +59,7 @@ int file_alloc_range(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_
 	uint64_t end = lblk + nblk, cur = lblk;
 
 	while (cur < end) {
-		uint64_t hole = extmap_hole_len(m, cur, end - cur), pblk, got;
+		uint64_t hole = extmap_hole_len(m, cur, end - cur), pblk, got, mark;
 		int ret;
 
 		if (!hole) {
@@ -57,9 +73,10 @@ int file_alloc_range(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_
 			if (ret != -ENOSPC)
 				goto next;
 		}
+		mark = fs->zero_mark;
 		ret = alloc_small(fs, hole, &pblk, &got);
 		if (!ret) {
-			pmem_memset_nodrain(fs->pm, fs->base + blk_off(pblk), 0, blk_off(got));
+			zero_stale(fs, pblk, got, mark);
 			ret = extmap_insert(m, cur, pblk, got);
 			cur += got;
 		}
@@ -161,16 +178,8 @@ static int file_truncate(struct udaxfs *fs, uint64_t ino, uint64_t size)
 /* The size change of a write: grow to @size, or with @shrink set it; *old = prior size. */
 static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool shrink, uint64_t *old)
 {
-	struct udaxfs_inode di;
-	int ret = inode_read(fs, ino, &di);
-
-	if (ret)
-		return ret;
-	*old = di.size;
-	if (shrink || size > di.size)
-		di.size = size;
-	inode_touch(&di, true);
-	return inode_write_size_times(fs, ino, &di);
+	*old = inode_size(fs, ino);
+	return inode_set_size(fs, ino, shrink || size > *old ? size : *old);
 }
 
 static int punch(struct udaxfs *fs, struct extmap *m, uint64_t off, uint64_t len)

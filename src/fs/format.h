@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * udaxfs on-media format, version 1 (docs/udaxfs.md describes it byte by byte).
+ * udaxfs on-media format, version 2 (docs/udaxfs.md describes it byte by byte).
  * All integers are little-endian; every structure has a fixed size checked at
  * compile time. The media is an array of 4 KiB blocks:
  *
@@ -10,6 +10,8 @@
  *   bitmap_start     free-space bitmap, bit n = block n in use
  *   itable_start     inode table, 16 inodes per block
  *   data_start       (2 MiB aligned) data, extent and directory blocks
+ *   zero_start       known-zero free space: every block from here to nblocks
+ *                    is free and reads as zero (allocations there skip zeroing)
  *   nblocks          end of the file system
  *   raw region       optional, raw_units x 2 MiB at udaxfs_raw_start (after nblocks)
  */
@@ -22,7 +24,7 @@
 #define UDAXFS_BLOCK	    4096u
 #define UDAXFS_BLOCK_SHIFT  12
 #define UDAXFS_PMD_BLOCKS   512u /* 2 MiB */
-#define UDAXFS_VERSION	    1u
+#define UDAXFS_VERSION	    2u	 /* 2: superblock zero_start, line journal */
 #define UDAXFS_NAME_MAX	    255u
 #define UDAXFS_ROOT_INO	    1u
 #define UDAXFS_TX_MAX	    256u /* block images per transaction */
@@ -57,8 +59,15 @@ struct udaxfs_super {
 	uint32_t raw_units; /* raw region after the file system, in 2 MiB units; 0 = none */
 	uint64_t mount_count;
 	uint8_t uuid[16];
+	/*
+	 * The zero mark: every block in [zero_start, nblocks) is free in the
+	 * bitmap and reads as zero on the media. data_start <= zero_start <=
+	 * nblocks; nblocks means nothing is known to be zero. Only allocations
+	 * raise it, durably before the transaction that allocates commits.
+	 */
+	uint64_t zero_start;
 };
-static_assert(sizeof(struct udaxfs_super) == 128, "superblock layout");
+static_assert(sizeof(struct udaxfs_super) == 136, "superblock layout");
 
 /*
  * The raw region (docs/devdax.md, "Regions inside a pool"): media that the
@@ -101,17 +110,36 @@ enum udaxfs_jstate {
 	UDAXFS_J_COMMITTED = 1,
 };
 
-/* Journal block 0. Block 1 holds the target block numbers (u64), 2.. the images. */
+/* Journal block 0. The log of records starts at journal block 1. */
 struct udaxfs_jheader {
 	uint32_t magic;
 	uint32_t crc; /* of this structure with crc = 0 */
 	uint64_t seq;
 	uint32_t state;
-	uint32_t nblocks;  /* images in the committed transaction */
-	uint32_t data_crc; /* of the nblocks targets, then the images */
-	uint32_t reserved;
+	uint32_t nrec;	   /* records in the committed transaction */
+	uint32_t data_crc; /* of the log's log_len bytes */
+	uint32_t log_len;  /* bytes of log */
 };
 static_assert(sizeof(struct udaxfs_jheader) == 32, "journal header layout");
+
+/*
+ * A log record: the new contents of bytes [off, off+len) of metadata block
+ * blk, which follow the record. off and len are multiples of UDAXFS_JLINE.
+ * The records of one block never take more than its image plus one record
+ * (runs are separated by at least one unchanged line), so a transaction of
+ * UDAXFS_TX_MAX blocks always fits the log.
+ */
+struct udaxfs_jrec {
+	uint64_t blk;
+	uint32_t off;
+	uint32_t len;
+};
+static_assert(sizeof(struct udaxfs_jrec) == 16, "journal record layout");
+
+#define UDAXFS_JLINE	64u
+#define UDAXFS_JLOG_MAX ((UDAXFS_JOURNAL_BLKS - 1u) * UDAXFS_BLOCK)
+static_assert(UDAXFS_TX_MAX * (UDAXFS_BLOCK + sizeof(struct udaxfs_jrec)) <= UDAXFS_JLOG_MAX,
+	      "a full transaction fits the log");
 
 struct udaxfs_extent {
 	uint64_t pblk; /* first media block */

@@ -84,11 +84,18 @@ struct udaxfs {
 	pthread_mutex_t lock;
 	struct udaxfs_tx tx;
 	uint64_t jseq;
+	/*
+	 * The zero mark as the open transaction sees it: allocations raise it
+	 * (alloc_set); the commit makes it durable (sb.zero_start) before its
+	 * commit point, an abort drops it back to sb.zero_start.
+	 */
+	uint64_t zero_mark;
 	uint64_t small_hint; /* allocator: where small allocations resume */
 	uint64_t ino_hint;
 	struct udaxfs_node *nodes;
 	uint8_t *tx_spare[TX_SPARE_MAX]; /* shadow buffers kept for reuse */
 	unsigned tx_nspare;
+	uint8_t *jlog; /* the log of the committing transaction, staged (journal.c) */
 	struct dcache_dir *dcache; /* name indexes (dcache.c) */
 	bool dcache_dirty;	   /* an index changed in the open transaction */
 };
@@ -101,6 +108,10 @@ static inline uint64_t blk_off(uint64_t blk)
 /* super.c */
 int super_read(struct udaxfs *fs, char *note, unsigned note_len);
 int super_write(struct udaxfs *fs);
+/* Stores superblock @which (0 primary, 1 backup) from fs->sb and flushes it, without a fence. */
+void super_store_nodrain(struct udaxfs *fs, unsigned which);
+/* Mount's check of the zero mark: in bounds, and no block at or above it in use. */
+int super_check_zero_mark(struct udaxfs *fs);
 int udaxfs_attach(const char *path, bool for_fsck, struct udaxfs **out);
 void udaxfs_detach(struct udaxfs *fs);
 
@@ -132,12 +143,16 @@ int alloc_set(struct udaxfs *fs, uint64_t blk, uint64_t len, bool used);
 int alloc_small(struct udaxfs *fs, uint64_t want, uint64_t *blk, uint64_t *got);
 int alloc_huge(struct udaxfs *fs, uint64_t *blk);
 uint64_t alloc_count_free(struct udaxfs *fs, uint64_t *free_pmd);
+/* The highest block in use in the bitmap plus one (data_start if none). */
+uint64_t alloc_used_end(struct udaxfs *fs);
 
 /* inode.c */
 int64_t udaxfs_now_ns(void);
 int inode_read(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 int inode_write(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
-int inode_write_size_times(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di);
+uint64_t inode_size(struct udaxfs *fs, uint64_t ino);
+/* Sets the size of open inode @ino and touches its mtime and ctime. */
+int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size);
 int inode_write_lazy(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 void inode_touch_commit(struct udaxfs *fs);
 int inode_alloc(struct udaxfs *fs, uint32_t mode, uint64_t *ino, struct udaxfs_inode *di);

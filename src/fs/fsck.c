@@ -318,6 +318,86 @@ static void check_bitmap(struct fsck *c)
 	}
 }
 
+/*
+ * In use as the bitmap pass leaves it: referenced by an inode. A bit set for
+ * an unreferenced block is that pass's problem (repair clears it), not the
+ * mark's, so both modes count the same problems.
+ */
+static bool block_in_use(struct fsck *c, uint64_t b)
+{
+	return c->owner[b] != 0;
+}
+
+static bool block_reads_zero(struct fsck *c, uint64_t b)
+{
+	const uint64_t *w = (const uint64_t *)(c->fs->base + blk_off(b));
+
+	for (unsigned i = 0; i < UDAXFS_BLOCK / sizeof(*w); i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/*
+ * The mark a repair sets: just past the last block that is in use or does
+ * not read as zero, so the invariant holds again exactly, and never below the
+ * mark as it was (a repair only raises it: lowering it could claim blocks that
+ * were freed with data in them). A mark past the end becomes the end.
+ */
+static uint64_t repaired_mark(struct fsck *c)
+{
+	const struct udaxfs_super *sb = &c->fs->sb;
+	uint64_t b = sb->nblocks, floor = sb->zero_start;
+
+	if (floor > sb->nblocks)
+		return sb->nblocks;
+	if (floor < sb->data_start)
+		floor = sb->data_start;
+	while (b > floor && !block_in_use(c, b - 1) && block_reads_zero(c, b - 1))
+		b--;
+	return b;
+}
+
+/*
+ * Pass 6: the zero mark within [data_start, nblocks] and no block at or above
+ * it in use (referenced by an extent; the bitmap pass makes the bitmap
+ * agree). That the free blocks above it read as zero is only checked by a
+ * repair, which reads them to choose the new mark.
+ */
+static void check_zero_mark(struct fsck *c)
+{
+	struct udaxfs *fs = c->fs;
+	uint64_t mark = fs->sb.zero_start, first = 0, last = 0, n = 0, to;
+	char why[160];
+
+	if (mark < fs->sb.data_start || mark > fs->sb.nblocks) {
+		snprintf(why, sizeof(why), "outside the data area [%llu, %llu]",
+			 (unsigned long long)fs->sb.data_start, (unsigned long long)fs->sb.nblocks);
+	} else {
+		for (uint64_t b = mark; b < fs->sb.nblocks; b++) {
+			if (!block_in_use(c, b))
+				continue;
+			first = n++ ? first : b;
+			last = b;
+		}
+		if (!n)
+			return;
+		snprintf(why, sizeof(why), "%llu blocks at or above it are in use (%llu-%llu)",
+			 (unsigned long long)n, (unsigned long long)first,
+			 (unsigned long long)last);
+	}
+	if (!c->repair) {
+		problem(c, true, "zero mark %llu: %s; repair raises it", (unsigned long long)mark,
+			why);
+		return;
+	}
+	to = repaired_mark(c);
+	problem(c, true, "zero mark %llu: %s; raised to %llu", (unsigned long long)mark, why,
+		(unsigned long long)to);
+	fs->sb.zero_start = to;
+	super_write(fs);
+}
+
 static int fsck_alloc(struct fsck *c)
 {
 	uint64_t nb = c->fs->sb.nblocks, ni = c->fs->sb.ninodes;
@@ -390,6 +470,7 @@ static void fsck_run(struct fsck *c)
 	for (uint64_t ino = UDAXFS_ROOT_INO; ino < ni; ino++)
 		check_links(c, ino);
 	check_bitmap(c);
+	check_zero_mark(c);
 	tx_abort(c->fs);
 }
 

@@ -103,11 +103,36 @@ static void store_size_times(struct udaxfs *fs, uint64_t ino, const struct udaxf
 		   offsetof(struct udaxfs_inode, generation) - offsetof(struct udaxfs_inode, size));
 }
 
-int inode_write_size_times(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di)
+/*
+ * The size of open inode @ino as the transaction sees it, read alone: the crc
+ * does not cover it, and the inode was checked when the file was opened, so
+ * the I/O path skips inode_read's copy and verification of the whole inode.
+ */
+uint64_t inode_size(struct udaxfs *fs, uint64_t ino)
 {
-	if (fs->tx.n)
-		return inode_write(fs, ino, (struct udaxfs_inode *)di);
-	store_size_times(fs, ino, di);
+	const struct udaxfs_inode *di =
+		(const struct udaxfs_inode *)((const uint8_t *)tx_read(fs, inode_blk(fs, ino)) +
+					      inode_off(ino));
+
+	return __atomic_load_n(&di->size, __ATOMIC_RELAXED);
+}
+
+int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size)
+{
+	struct udaxfs_inode di;
+	int ret;
+
+	if (fs->tx.n) {
+		ret = inode_read(fs, ino, &di);
+		if (ret)
+			return ret;
+		di.size = size;
+		inode_touch(&di, true);
+		return inode_write(fs, ino, &di);
+	}
+	di.size = size; /* the only fields store_size_times reads */
+	inode_touch(&di, true);
+	store_size_times(fs, ino, &di);
 	pmem_drain(fs->pm);
 	return 0;
 }
@@ -152,7 +177,7 @@ int inode_write_lazy(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
 
 /*
  * After a commit (no changes open): stores the times inode_write_lazy kept
- * back, as inode_write_size_times does, with one fence for all of them.
+ * back, as inode_set_size does, with one fence for all of them.
  */
 void inode_touch_commit(struct udaxfs *fs)
 {

@@ -112,6 +112,10 @@ static int iomap_map(struct udaxfs *fs, struct udaxfs_node *node, uint64_t pos, 
 	} else {
 		iomap_from_extent(&m->e[extmap_find(m, lblk)], 0, UINT64_MAX, iomap);
 	}
+	if (!(flags & IOMAP_WRITE)) { /* the node map is loaded: the inode is sound */
+		iomap->size = inode_size(fs, node->ino);
+		iomap->flags |= IOMAP_F_SIZE;
+	}
 	return 0;
 }
 

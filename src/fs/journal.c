@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * The journal: a redo log of whole metadata block images.
+ * The journal: a redo log of the changed lines of metadata blocks.
  *
  * An operation changes shadow copies of metadata blocks (tx_write). Commit
- * writes the changed images and their target block numbers into the journal
- * area and drains; then writes the header (state COMMITTED, count, crc of the
- * targets and images) and persists it: that persist is the commit point. The
- * images are then copied home and persisted, and the header returns to EMPTY.
- * Recovery replays a COMMITTED journal again from the start, which is
- * idempotent because the records are whole block images.
+ * compares each shadow with the media in 64-byte lines and writes a record
+ * per run of changed lines (or the whole block, when smaller) into the log
+ * and drains; then writes the header (state COMMITTED, record count, log
+ * length and crc) and persists it: that persist is the commit point. The
+ * records are then copied home and persisted, and the header returns to
+ * EMPTY. Recovery replays a COMMITTED log again from the start, which is
+ * idempotent because each record holds the bytes themselves.
+ *
+ * A transaction that raised the zero mark (alloc.c) stores the primary
+ * superblock with the new mark before the fence that precedes the commit
+ * record, and the backup after the commit record, before the fence of the
+ * copy home: only one superblock is ever in flight, a crash before the commit
+ * point leaves the blocks free below a raised mark (safe: they are merely
+ * zeroed again when allocated) and none after it finds them in use above it.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -33,6 +41,7 @@ static bool journaled_blk(const struct udaxfs *fs, uint64_t blk)
 void tx_begin(struct udaxfs *fs)
 {
 	fs->tx.n = 0;
+	fs->zero_mark = fs->sb.zero_start;
 	fs->dcache_dirty = false;
 }
 
@@ -93,101 +102,153 @@ void tx_abort(struct udaxfs *fs)
 	for (unsigned i = 0; i < fs->tx.n; i++)
 		tx_buf_put(fs, fs->tx.blocks[i].buf);
 	fs->tx.n = 0;
+	fs->zero_mark = fs->sb.zero_start;
 }
 
 void journal_fini(struct udaxfs *fs)
 {
+	pmem_drain(fs->pm); /* the last EMPTY header */
 	while (fs->tx_nspare)
 		free(fs->tx_spare[--fs->tx_nspare]);
+	free(fs->jlog);
+	fs->jlog = NULL;
 }
 
-static void jheader_write(struct udaxfs *fs, uint32_t state, uint32_t n, uint32_t data_crc)
+/*
+ * Writes the header. A COMMITTED header is the commit point and is persisted
+ * at once; an EMPTY one only flushed: the next commit fences it before it
+ * overwrites the log (tx_commit), and until then a crash replays the intact
+ * log again, which is harmless.
+ */
+static void jheader_write(struct udaxfs *fs, uint32_t state, uint32_t nrec, uint32_t data_crc,
+			  uint32_t log_len)
 {
 	struct udaxfs_jheader h = {
 		.magic = UDAXFS_JRNL_MAGIC,
 		.seq = fs->jseq,
 		.state = state,
-		.nblocks = n,
+		.nrec = nrec,
 		.data_crc = data_crc,
+		.log_len = log_len,
 	};
 
 	h.crc = crc32c_skip(&h, sizeof(h), offsetof(struct udaxfs_jheader, crc));
-	pmem_memcpy_persist(fs->pm, jblock(fs, 0), &h, sizeof(h));
+	pmem_memcpy_nodrain(fs->pm, jblock(fs, 0), &h, sizeof(h));
+	if (state == UDAXFS_J_COMMITTED)
+		pmem_drain(fs->pm);
+}
+
+/* The record at @pos of a log known to be well formed, and its data. */
+static struct udaxfs_jrec log_rec(const uint8_t *log, uint32_t pos, const uint8_t **data)
+{
+	struct udaxfs_jrec r;
+
+	memcpy(&r, log + pos, sizeof(r));
+	*data = log + pos + sizeof(r);
+	return r;
 }
 
 /*
- * Copies the images home, then marks the journal EMPTY. The header keeps the
- * count and crc of the transaction, which helps debugging and lets tests turn
- * the last transaction back into a committed one. @images are the journal's
- * images (recovery) or the identical shadow copies they were written from
- * (commit), which are still in the cache.
+ * Copies the records of a well-formed log home, then marks the journal EMPTY
+ * (keeping the count and crc of the transaction, which helps debugging and
+ * lets tests turn the last transaction back into a committed one). @log is
+ * the journal's (recovery) or the identical staging copy it was written from
+ * (commit), which is still in the cache.
  */
-static void journal_apply(struct udaxfs *fs, const uint64_t *targets, const void *const *images,
-			  uint32_t n, uint32_t data_crc)
+static void journal_apply(struct udaxfs *fs, const uint8_t *log, uint32_t len, uint32_t nrec,
+			  uint32_t data_crc)
 {
-	for (uint32_t i = 0; i < n; i++)
-		pmem_memcpy_nodrain(fs->pm, fs->base + blk_off(targets[i]), images[i],
-				    UDAXFS_BLOCK);
-	pmem_drain(fs->pm);
-	jheader_write(fs, UDAXFS_J_EMPTY, n, data_crc);
-}
+	const uint8_t *data;
 
-/* crc32c of the @n targets, then the @n images. */
-static uint32_t journal_data_crc(const uint64_t *targets, const void *const *images, uint32_t n)
-{
-	uint32_t crc = crc32c(0, targets, n * sizeof(uint64_t));
+	for (uint32_t pos = 0; pos < len;) {
+		struct udaxfs_jrec r = log_rec(log, pos, &data);
 
-	for (uint32_t i = 0; i < n; i++)
-		crc = crc32c(crc, images[i], UDAXFS_BLOCK);
-	return crc;
-}
-
-/* The images as they lie in the journal. */
-static void journal_images(struct udaxfs *fs, const void **images, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		images[i] = jblock(fs, 2 + i);
-}
-
-/* Drops shadows equal to the media, so untouched blocks cost no journal space. */
-static void tx_drop_unchanged(struct udaxfs *fs)
-{
-	unsigned k = 0;
-
-	for (unsigned i = 0; i < fs->tx.n; i++) {
-		struct tx_block *b = &fs->tx.blocks[i];
-
-		if (!memcmp(b->buf, fs->base + blk_off(b->blk), UDAXFS_BLOCK))
-			tx_buf_put(fs, b->buf);
-		else
-			fs->tx.blocks[k++] = *b;
+		pmem_memcpy_nodrain(fs->pm, fs->base + blk_off(r.blk) + r.off, data, r.len);
+		pos += (uint32_t)sizeof(r) + r.len;
 	}
-	fs->tx.n = k;
+	pmem_drain(fs->pm);
+	jheader_write(fs, UDAXFS_J_EMPTY, nrec, data_crc, len);
+}
+
+/* True if the 64-byte lines at @a and @b differ (word compares the compiler can vectorize). */
+static bool line_differs(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x[UDAXFS_JLINE / 8], y[UDAXFS_JLINE / 8], d = 0;
+
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	for (unsigned i = 0; i < UDAXFS_JLINE / 8; i++)
+		d |= x[i] ^ y[i];
+	return d != 0;
+}
+
+/*
+ * Appends to @log at *len the records of shadow @b, one per run of changed
+ * 64-byte lines. Returns the records added (0: the shadow equals the media).
+ * A block never takes more than its image and one record header: each gap
+ * between two runs saves a line and costs a header.
+ */
+static uint32_t log_block(struct udaxfs *fs, const struct tx_block *b, uint8_t *log,
+			  uint32_t *len)
+{
+	const uint8_t *home = fs->base + blk_off(b->blk);
+	uint32_t off[UDAXFS_BLOCK / UDAXFS_JLINE], rlen[UDAXFS_BLOCK / UDAXFS_JLINE];
+	uint32_t n = 0;
+
+	for (uint32_t o = 0; o < UDAXFS_BLOCK; o += UDAXFS_JLINE) {
+		if (!line_differs(b->buf + o, home + o))
+			continue;
+		if (n && off[n - 1] + rlen[n - 1] == o) {
+			rlen[n - 1] += UDAXFS_JLINE;
+		} else {
+			off[n] = o;
+			rlen[n++] = UDAXFS_JLINE;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct udaxfs_jrec r = {.blk = b->blk, .off = off[i], .len = rlen[i]};
+
+		memcpy(log + *len, &r, sizeof(r));
+		memcpy(log + *len + sizeof(r), b->buf + off[i], rlen[i]);
+		*len += (uint32_t)sizeof(r) + rlen[i];
+	}
+	return n;
 }
 
 int tx_commit(struct udaxfs *fs)
 {
-	uint64_t targets[UDAXFS_TX_MAX];
-	const void *images[UDAXFS_TX_MAX];
-	uint32_t n, crc;
+	uint32_t nrec = 0, len = 0, crc;
+	bool raise;
 
-	tx_drop_unchanged(fs);
-	n = fs->tx.n;
-	if (!n)
+	if (!fs->tx.n) {
+		fs->zero_mark = fs->sb.zero_start;
 		return 0;
-	for (uint32_t i = 0; i < n; i++) {
-		targets[i] = fs->tx.blocks[i].blk;
-		images[i] = fs->tx.blocks[i].buf;
-		pmem_memcpy_nodrain(fs->pm, jblock(fs, 2 + i), images[i], UDAXFS_BLOCK);
 	}
-	pmem_memcpy_nodrain(fs->pm, jblock(fs, 1), targets, n * sizeof(uint64_t));
-#ifndef UDAX_BROKEN_JOURNAL_NO_FENCE /* the images must be durable before the commit record */
+	if (!fs->jlog && !(fs->jlog = malloc(UDAXFS_JLOG_MAX)))
+		return udax_err(ENOMEM, "journal staging buffer");
+	for (unsigned i = 0; i < fs->tx.n; i++)
+		nrec += log_block(fs, &fs->tx.blocks[i], fs->jlog, &len);
+	/* a raise with no block changed allocated nothing that stayed: drop it */
+	if (!nrec) {
+		tx_abort(fs);
+		return 0;
+	}
+	raise = fs->zero_mark != fs->sb.zero_start;
+	pmem_drain(fs->pm); /* the last transaction's EMPTY header, before its log changes */
+	if (raise) {
+		fs->sb.zero_start = fs->zero_mark;
+		super_store_nodrain(fs, 0);
+	}
+	pmem_memcpy_nodrain(fs->pm, jblock(fs, 1), fs->jlog, len);
+#ifndef UDAX_BROKEN_JOURNAL_NO_FENCE /* the log must be durable before the commit record */
 	pmem_drain(fs->pm);
 #endif
 	fs->jseq++;
-	crc = journal_data_crc(targets, images, n);
-	jheader_write(fs, UDAXFS_J_COMMITTED, n, crc);
-	journal_apply(fs, targets, images, n, crc);
+	crc = crc32c(0, fs->jlog, len);
+	jheader_write(fs, UDAXFS_J_COMMITTED, nrec, crc, len);
+	if (raise)
+		super_store_nodrain(fs, 1); /* journal_apply's fence covers it */
+	journal_apply(fs, fs->jlog, len, nrec, crc);
 	tx_abort(fs);
 	return 0;
 }
@@ -197,77 +258,95 @@ static bool jheader_torn(const struct udaxfs_jheader *h)
 	return h->crc != crc32c_skip(h, sizeof(*h), offsetof(struct udaxfs_jheader, crc));
 }
 
-/* Validates a committed journal; 0 and *n = images to replay, or -EUCLEAN. */
-static int journal_validate(struct udaxfs *fs, uint32_t *n, uint32_t *crc, char *why,
+/* Checks that the @len bytes of @log are exactly @nrec records of in-range targets. */
+static int log_check(const struct udaxfs *fs, const uint8_t *log, uint32_t len, uint32_t nrec,
+		     char *why, unsigned why_len)
+{
+	uint32_t pos = 0, n = 0;
+	struct udaxfs_jrec r;
+
+	while (pos < len) {
+		if (len - pos < sizeof(r)) {
+			snprintf(why, why_len, "journal record %u: truncated", n);
+			return -EUCLEAN;
+		}
+		memcpy(&r, log + pos, sizeof(r));
+		pos += (uint32_t)sizeof(r);
+		if (!journaled_blk(fs, r.blk) || !r.len || (r.off | r.len) % UDAXFS_JLINE ||
+		    r.off >= UDAXFS_BLOCK || r.len > UDAXFS_BLOCK - r.off || r.len > len - pos) {
+			snprintf(why, why_len,
+				 "journal record %u: block %llu bytes %u+%u out of range", n,
+				 (unsigned long long)r.blk, r.off, r.len);
+			return -EUCLEAN;
+		}
+		pos += r.len;
+		n++;
+	}
+	if (n != nrec) {
+		snprintf(why, why_len, "journal: %u records where the header says %u", n, nrec);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+/* Validates a committed journal; 0 and *h->nrec records to replay, or -EUCLEAN. */
+static int journal_validate(struct udaxfs *fs, struct udaxfs_jheader *h, char *why,
 			    unsigned why_len)
 {
-	struct udaxfs_jheader h;
-	const uint64_t *targets = (const uint64_t *)jblock(fs, 1);
-	const void *images[UDAXFS_TX_MAX];
+	const uint8_t *log = jblock(fs, 1);
 
-	*n = 0;
-	memcpy(&h, jblock(fs, 0), sizeof(h));
-	if (h.magic != UDAXFS_JRNL_MAGIC) {
-		snprintf(why, why_len, "journal header: bad magic 0x%08x", h.magic);
+	memcpy(h, jblock(fs, 0), sizeof(*h));
+	if (h->magic != UDAXFS_JRNL_MAGIC) {
+		snprintf(why, why_len, "journal header: bad magic 0x%08x", h->magic);
 		return -EUCLEAN;
 	}
 	/* A torn header was never a completed commit: the crc says it is not one. */
-	if (jheader_torn(&h))
+	if (jheader_torn(h) || h->state == UDAXFS_J_EMPTY) {
+		if (!jheader_torn(h))
+			fs->jseq = h->seq;
+		h->nrec = 0;
 		return 0;
-	fs->jseq = h.seq;
-	if (h.state == UDAXFS_J_EMPTY)
-		return 0;
-	if (h.state != UDAXFS_J_COMMITTED || h.nblocks == 0 || h.nblocks > UDAXFS_TX_MAX) {
-		snprintf(why, why_len, "journal header: bad state %u or count %u", h.state,
-			 h.nblocks);
+	}
+	fs->jseq = h->seq;
+	if (h->state != UDAXFS_J_COMMITTED || !h->nrec || h->log_len > UDAXFS_JLOG_MAX) {
+		snprintf(why, why_len, "journal header: bad state %u, count %u or length %u",
+			 h->state, h->nrec, h->log_len);
 		return -EUCLEAN;
 	}
-	journal_images(fs, images, h.nblocks);
-	if (journal_data_crc(targets, images, h.nblocks) != h.data_crc) {
+	if (crc32c(0, log, h->log_len) != h->data_crc) {
 		snprintf(why, why_len, "journal transaction %llu: checksum mismatch",
-			 (unsigned long long)h.seq);
+			 (unsigned long long)h->seq);
 		return -EUCLEAN;
 	}
-	for (uint32_t i = 0; i < h.nblocks; i++) {
-		if (!journaled_blk(fs, targets[i])) {
-			snprintf(why, why_len, "journal transaction %llu: target %llu out of range",
-				 (unsigned long long)h.seq, (unsigned long long)targets[i]);
-			return -EUCLEAN;
-		}
-	}
-	*n = h.nblocks;
-	*crc = h.data_crc;
-	return 0;
+	return log_check(fs, log, h->log_len, h->nrec, why, why_len);
 }
 
 void journal_init(struct udaxfs *fs)
 {
-	jheader_write(fs, UDAXFS_J_EMPTY, 0, 0);
+	jheader_write(fs, UDAXFS_J_EMPTY, 0, 0, 0);
+	pmem_drain(fs->pm);
 }
 
 int journal_check(struct udaxfs *fs, char *why, unsigned why_len)
 {
-	uint32_t n, crc;
+	struct udaxfs_jheader h;
 
-	return journal_validate(fs, &n, &crc, why, why_len);
+	return journal_validate(fs, &h, why, why_len);
 }
 
 int journal_recover(struct udaxfs *fs, bool *replayed)
 {
-	uint64_t targets[UDAXFS_TX_MAX];
-	const void *images[UDAXFS_TX_MAX];
+	struct udaxfs_jheader h;
 	char why[160];
-	uint32_t n, crc;
 	int ret;
 
 	*replayed = false;
-	ret = journal_validate(fs, &n, &crc, why, sizeof(why));
+	ret = journal_validate(fs, &h, why, sizeof(why));
 	if (ret)
 		return udax_err(EUCLEAN, "%s", why);
-	if (n) {
-		memcpy(targets, jblock(fs, 1), n * sizeof(uint64_t));
-		journal_images(fs, images, n);
-		journal_apply(fs, targets, images, n, crc);
+	if (h.nrec) {
+		journal_apply(fs, jblock(fs, 1), h.log_len, h.nrec, h.data_crc);
+		pmem_drain(fs->pm);
 		*replayed = true;
 	} else if (jheader_torn((const struct udaxfs_jheader *)jblock(fs, 0))) {
 		journal_init(fs);

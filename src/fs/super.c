@@ -9,6 +9,7 @@
  * live; finding it MOUNTED with the lock free means the last mounter died, and
  * the mount recovers (journal replay, orphan release) before going on.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,8 @@ static bool same_geometry(const struct udaxfs_super *a, const struct udaxfs_supe
 	x.crc = y.crc = 0;
 	x.state = y.state = 0;
 	x.mount_count = y.mount_count = 0;
+	/* ... and in the zero mark (the backup is stored after the commit record) */
+	x.zero_start = y.zero_start = 0;
 	return !memcmp(&x, &y, sizeof(x));
 }
 
@@ -129,6 +132,35 @@ int super_write(struct udaxfs *fs)
 	fs->sb.crc = super_crc(&fs->sb);
 	for (unsigned i = 0; i < 2; i++)
 		pmem_memcpy_persist(fs->pm, super_ptr(fs, i), &fs->sb, sizeof(fs->sb));
+	return 0;
+}
+
+void super_store_nodrain(struct udaxfs *fs, unsigned which)
+{
+	fs->sb.crc = super_crc(&fs->sb);
+	pmem_memcpy_nodrain(fs->pm, super_ptr(fs, which), &fs->sb, sizeof(fs->sb));
+}
+
+int super_check_zero_mark(struct udaxfs *fs)
+{
+	const struct udaxfs_super *sb = &fs->sb;
+	uint64_t used_end;
+
+	if (sb->zero_start < sb->data_start || sb->zero_start > sb->nblocks)
+		return udax_err(
+			EUCLEAN,
+			"%s: superblock: zero mark %llu outside the data area [%llu, %llu]; "
+			"fsck --repair raises it",
+			pmem_path(fs->pm), (unsigned long long)sb->zero_start,
+			(unsigned long long)sb->data_start, (unsigned long long)sb->nblocks);
+	tx_begin(fs);
+	used_end = alloc_used_end(fs);
+	if (used_end > sb->zero_start)
+		return udax_err(EUCLEAN,
+				"%s: block %llu is in use above the zero mark %llu; fsck --repair "
+				"raises it",
+				pmem_path(fs->pm), (unsigned long long)used_end - 1,
+				(unsigned long long)sb->zero_start);
 	return 0;
 }
 
@@ -232,6 +264,7 @@ static void mkfs_layout(struct udaxfs_super *sb, uint64_t nblocks, uint64_t nino
 		div_up(sb->itable_start + sb->itable_blocks, UDAXFS_PMD_BLOCKS) * UDAXFS_PMD_BLOCKS;
 	sb->root_ino = UDAXFS_ROOT_INO;
 	sb->state = UDAXFS_STATE_CLEAN;
+	sb->zero_start = nblocks; /* nothing known to be zero until mkfs_zero_data says so */
 	/* The uuid only tells pools apart: zeros if no randomness is available. */
 	if (getrandom(sb->uuid, sizeof(sb->uuid), 0) != (ssize_t)sizeof(sb->uuid))
 		memset(sb->uuid, 0, sizeof(sb->uuid));
@@ -322,6 +355,57 @@ static int mkfs_plan(const char *path, uint64_t pool, uint64_t ninodes, uint64_t
 	return 0;
 }
 
+/* Zeroes [from, to) of the media, a part of the data area no punch covers. */
+static void mkfs_zero_bytes(struct udaxfs *fs, uint64_t from, uint64_t to)
+{
+	if (from < to)
+		pmem_memset_persist(fs->pm, fs->base + from, 0, to - from);
+}
+
+/*
+ * Makes the data area of a file backing read as zero: a hole punched over the
+ * pages that lie wholly inside it (hugetlbfs punches whole huge pages only),
+ * the ragged ends zeroed by hand. On a backing that keeps data across a power
+ * loss, the punch is made durable before the superblock that relies on it.
+ */
+static int mkfs_punch_data(struct udaxfs *fs)
+{
+	const struct pmem_info *in = pmem_get_info(fs->pm);
+	uint64_t align = in->align > UDAXFS_BLOCK ? in->align : UDAXFS_BLOCK;
+	uint64_t from = blk_off(fs->sb.data_start), to = blk_off(fs->sb.nblocks);
+	uint64_t a = (from + align - 1) / align * align, b = to / align * align;
+
+	if (a < b) {
+		if (fallocate(pmem_fd(fs->pm), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)a,
+			      (off_t)(b - a)))
+			return -errno;
+		if (!in->is_volatile && fsync(pmem_fd(fs->pm)))
+			return -errno;
+	} else {
+		a = b = to;
+	}
+	mkfs_zero_bytes(fs, from, a);
+	mkfs_zero_bytes(fs, b, to);
+	return 0;
+}
+
+/*
+ * Sets the zero mark (docs/udaxfs.md, "mkfs"): data_start once the data area
+ * is known to read as zero, else nblocks (nothing known, every allocation
+ * zeroes). A device-DAX device is never assumed to be zero, and zeroing all of
+ * it would cost as much as the allocations it saves; on a file backing the
+ * punch makes old data go away cheaply, and if the file system refuses it the
+ * pool simply goes without the mark.
+ */
+static void mkfs_zero_mark(struct udaxfs *fs)
+{
+	fs->sb.zero_start = fs->sb.nblocks;
+	if (pmem_get_info(fs->pm)->kind == PMEM_KIND_DEVDAX)
+		return;
+	if (!mkfs_punch_data(fs))
+		fs->sb.zero_start = fs->sb.data_start;
+}
+
 int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes, uint64_t raw_size)
 {
 	struct udaxfs_super sb;
@@ -342,6 +426,8 @@ int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes, uint64_t raw_
 		return ret;
 	/* an existing pool is checked before anything is written to it */
 	ret = mkfs_plan(path, size ? size : fs->size, ninodes, raw_size, &fs->sb);
+	if (!ret)
+		mkfs_zero_mark(fs);
 	if (!ret)
 		ret = mkfs_write_metadata(fs);
 	if (!ret)
@@ -405,6 +491,11 @@ int udaxfs_mount(const char *path, struct udaxfs **out)
 	ret = udaxfs_attach(path, false, &fs);
 	if (ret)
 		return ret;
+	ret = super_check_zero_mark(fs);
+	if (ret) {
+		udaxfs_detach(fs);
+		return ret;
+	}
 	ret = orphans_release(fs, &orphans);
 	if (ret) {
 		udaxfs_detach(fs);

@@ -75,6 +75,27 @@ static inline struct udaxfs_super read_super(const char *pool, unsigned which)
 	return sb;
 }
 
+/* Writes @sb, with its checksum, as both superblocks. */
+static inline void write_supers(const char *pool, struct udaxfs_super *sb)
+{
+	sb->crc = crc32c_skip(sb, sizeof(*sb), offsetof(struct udaxfs_super, crc));
+	pool_rw(pool, true, 0, sb, sizeof(*sb));
+	pool_rw(pool, true, UDAXFS_BLOCK, sb, sizeof(*sb));
+}
+
+/*
+ * Sets the zero mark of both superblocks. Tests that build images by hand use
+ * blocks anywhere, so they first set it to nblocks (nothing known to be zero),
+ * as an allocation of those blocks would have raised it.
+ */
+static inline void set_zero_mark(const char *pool, uint64_t mark)
+{
+	struct udaxfs_super sb = read_super(pool, 0);
+
+	sb.zero_start = mark;
+	write_supers(pool, &sb);
+}
+
 static inline void flip_byte(const char *pool, uint64_t off)
 {
 	uint8_t b;

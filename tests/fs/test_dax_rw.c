@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * dax_iomap_rw against scripted iomap ops: the begin/end pairing, holes,
- * EOF, zero-length I/O, errors from begin, and poisoned media.
+ * EOF (the caller's and the one begin reports with IOMAP_F_SIZE), zero-length
+ * I/O, errors from begin, and poisoned media.
  */
 #include <sys/mman.h>
 
@@ -15,6 +16,7 @@ static struct pmem *pm;
 static void *base;
 static int begins, ends, fail_begin_at = -1;
 static uint64_t written;
+static uint64_t report_size = UINT64_MAX; /* else begin reports it (IOMAP_F_SIZE) */
 
 /* File layout: [0, 8K) mapped at media 64K, [8K, 16K) hole, [16K, 32K) mapped at 128K. */
 static int begin(void *host, uint64_t pos, uint64_t len, unsigned flags, struct iomap *m)
@@ -25,11 +27,15 @@ static int begin(void *host, uint64_t pos, uint64_t len, unsigned flags, struct 
 	if (begins++ == fail_begin_at)
 		return -ENOSPC;
 	if (pos < 2 * PAGE) {
-		*m = (struct iomap){0, 2 * PAGE, 64 * 1024, IOMAP_MAPPED, 0, pm, base};
+		*m = (struct iomap){0, 2 * PAGE, 64 * 1024, IOMAP_MAPPED, 0, pm, base, 0};
 	} else if (pos < 4 * PAGE) {
-		*m = (struct iomap){2 * PAGE, 2 * PAGE, 0, IOMAP_HOLE, 0, pm, base};
+		*m = (struct iomap){2 * PAGE, 2 * PAGE, 0, IOMAP_HOLE, 0, pm, base, 0};
 	} else {
-		*m = (struct iomap){4 * PAGE, 4 * PAGE, 128 * 1024, IOMAP_MAPPED, 0, pm, base};
+		*m = (struct iomap){4 * PAGE, 4 * PAGE, 128 * 1024, IOMAP_MAPPED, 0, pm, base, 0};
+	}
+	if (report_size != UINT64_MAX) {
+		m->flags = IOMAP_F_SIZE;
+		m->size = report_size;
 	}
 	return 0;
 }
@@ -98,6 +104,26 @@ int main(void)
 	CHECK_EQ(rw(false, 0, out, 0, 6 * PAGE), 0);
 	CHECK_EQ(rw(true, 0, buf, 0, 0), 0);
 	CHECK_EQ(begins, 0);
+
+	/* the size begin reports bounds reads like i_size, with no begin past it */
+	report_size = 6 * PAGE + 5;
+	memset(out, 0x11, sizeof(out));
+	CHECK_EQ(rw(false, 100, out, sizeof(out), UINT64_MAX), 6 * PAGE + 5 - 100);
+	CHECK_EQ(begins, 3);
+	CHECK(!memcmp(out + 4 * PAGE - 100, buf, 2 * PAGE + 5));
+	CHECK_EQ(out[6 * PAGE + 5 - 100], 0x11);
+	/* the smaller of the two wins */
+	CHECK_EQ(rw(false, 0, out, sizeof(out), 3 * PAGE), 3 * PAGE);
+	report_size = PAGE + 7;
+	CHECK_EQ(rw(false, 0, out, sizeof(out), 3 * PAGE), PAGE + 7);
+	CHECK_EQ(begins, 1);
+	/* EOF reported below pos (the file shrank since the caller looked): 0 */
+	CHECK_EQ(rw(false, 5 * PAGE, out, PAGE, UINT64_MAX), 0);
+	CHECK_EQ(begins, 1);
+	/* writes are not bounded by it */
+	CHECK_EQ(rw(true, 4 * PAGE, buf, 4 * PAGE, 0), 4 * PAGE);
+	CHECK_EQ(written, 4 * PAGE);
+	report_size = UINT64_MAX;
 
 	/* an error from begin: bytes done so far if any, else the error */
 	fail_begin_at = 1;

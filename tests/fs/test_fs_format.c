@@ -112,7 +112,7 @@ static void test_superblocks(const char *pool)
 	flip_byte(pool, UDAXFS_BLOCK);
 	/* a newer format version, with a valid checksum */
 	sb = read_super(pool, 0);
-	sb.version = 2;
+	sb.version = UDAXFS_VERSION + 1;
 	sb.crc = crc32c_skip(&sb, sizeof(sb), offsetof(struct udaxfs_super, crc));
 	pool_rw(pool, true, 0, &sb, sizeof(sb));
 	pool_rw(pool, true, UDAXFS_BLOCK, &sb, sizeof(sb));

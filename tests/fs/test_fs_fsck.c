@@ -72,6 +72,8 @@ int main(void)
 	test_watchdog(60);
 	pool = fstest_pool("fsck.pool", 16 * MIB);
 	sb = read_super(pool, 0);
+	set_zero_mark(pool, sb.nblocks); /* the images below are made by hand */
+	sb = read_super(pool, 0);
 	a = make_file("/a", "alpha");
 	b = make_file("/b", "bravo");
 	c = make_file("/c", "charlie");

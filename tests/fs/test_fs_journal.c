@@ -40,10 +40,58 @@ static void crash_image(const char *pool, const uint8_t *a, const uint8_t *b, si
 
 	memcpy(img, a, len);
 	memcpy(img + joff, b + joff, jlen);
-	CHECK(jheader(img, sb)->nblocks > 0);
+	CHECK(jheader(img, sb)->nrec > 0);
 	seal(jheader(img, sb), UDAXFS_J_COMMITTED);
 	store(pool, img, len);
 	free(img);
+}
+
+/* Edits the first record of the committed log in the pool with @edit, keeping the crcs valid. */
+static void edit_log(const char *pool, size_t len, const struct udaxfs_super *sb,
+		     void (*edit)(struct udaxfs_jrec *r, struct udaxfs_jheader *h))
+{
+	uint8_t *img = load(pool, len), *log = img + (sb->journal_start + 1) * UDAXFS_BLOCK;
+	struct udaxfs_jheader *h = jheader(img, sb);
+	struct udaxfs_jrec r;
+
+	memcpy(&r, log, sizeof(r));
+	edit(&r, h);
+	memcpy(log, &r, sizeof(r));
+	h->data_crc = crc32c(0, log, h->log_len);
+	seal(h, UDAXFS_J_COMMITTED);
+	store(pool, img, len);
+	free(img);
+}
+
+static void rec_outside(struct udaxfs_jrec *r, struct udaxfs_jheader *h)
+{
+	(void)h;
+	r->blk = 0; /* the superblock is not journaled */
+}
+
+static void rec_past_block(struct udaxfs_jrec *r, struct udaxfs_jheader *h)
+{
+	(void)h;
+	r->off = UDAXFS_BLOCK - UDAXFS_JLINE;
+	r->len = 2 * UDAXFS_JLINE;
+}
+
+static void rec_misaligned(struct udaxfs_jrec *r, struct udaxfs_jheader *h)
+{
+	(void)h;
+	r->off += 8;
+}
+
+static void rec_count(struct udaxfs_jrec *r, struct udaxfs_jheader *h)
+{
+	(void)r;
+	h->nrec++;
+}
+
+static void rec_log_too_long(struct udaxfs_jrec *r, struct udaxfs_jheader *h)
+{
+	(void)r;
+	h->log_len = UDAXFS_JLOG_MAX + 1;
 }
 
 static bool exists(const char *pool, const char *path)
@@ -77,6 +125,10 @@ int main(void)
 	CHECK_OK(udax_unmount(fs));
 	b = load(pool, len);
 
+	/* the log holds the changed lines, not whole block images */
+	CHECK(jheader(b, &sb)->log_len > 0);
+	CHECK(jheader(b, &sb)->log_len < UDAXFS_BLOCK);
+
 	/* committed, not checkpointed: recovery replays it */
 	crash_image(pool, a, b, len, &sb);
 	CHECK(exists(pool, "/after"));
@@ -91,11 +143,11 @@ int main(void)
 	/* replay interrupted half way, then replayed again */
 	crash_image(pool, a, b, len, &sb);
 	{
-		uint8_t *img = load(pool, len);
-		uint64_t *targets = (uint64_t *)(img + (sb.journal_start + 1) * UDAXFS_BLOCK);
+		uint8_t *img = load(pool, len), *log = img + (sb.journal_start + 1) * UDAXFS_BLOCK;
+		struct udaxfs_jrec r;
 
-		memcpy(img + targets[0] * UDAXFS_BLOCK, img + (sb.journal_start + 2) * UDAXFS_BLOCK,
-		       UDAXFS_BLOCK);
+		memcpy(&r, log, sizeof(r));
+		memcpy(img + r.blk * UDAXFS_BLOCK + r.off, log + sizeof(r), r.len);
 		store(pool, img, len);
 		free(img);
 	}
@@ -117,12 +169,30 @@ int main(void)
 
 	/* a committed transaction whose images do not match their checksum: corrupt */
 	crash_image(pool, a, b, len, &sb);
-	flip_byte(pool, (sb.journal_start + 2) * UDAXFS_BLOCK + 100);
+	flip_byte(pool, (sb.journal_start + 1) * UDAXFS_BLOCK + 20);
 	CHECK_ERR(udax_mount(pool, 0, &fs), EUCLEAN);
 	CHECK(strstr(test_errormsg(), "checksum mismatch"));
 	CHECK_EQ(fsck_count(pool, UDAX_FSCK_REPAIR), 1);
 	CHECK(exists(pool, "/before"));
 	fstest_fsck_clean(pool);
+
+	/* records that checksum but lie outside what they may change: corrupt, never applied */
+	{
+		void (*edits[])(struct udaxfs_jrec *, struct udaxfs_jheader *) = {
+			rec_outside, rec_past_block, rec_misaligned, rec_count, rec_log_too_long};
+		const char *msgs[] = {"out of range", "out of range", "out of range", "records where",
+				      "bad state"};
+
+		for (unsigned i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+			crash_image(pool, a, b, len, &sb);
+			edit_log(pool, len, &sb, edits[i]);
+			CHECK_ERR(udax_mount(pool, 0, &fs), EUCLEAN);
+			CHECK(strstr(test_errormsg(), msgs[i]));
+			CHECK_EQ(fsck_count(pool, UDAX_FSCK_REPAIR), 1);
+			CHECK(exists(pool, "/before"));
+			fstest_fsck_clean(pool);
+		}
+	}
 	free(a);
 	free(b);
 	return 0;

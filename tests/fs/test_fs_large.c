@@ -33,6 +33,7 @@ static void scatter(uint64_t ino)
 	unsigned done = UDAXFS_INLINE_EXTENTS;
 
 	CHECK_EQ(di.nextents, 0);
+	set_zero_mark(pool, sb.nblocks); /* as allocating the blocks would have raised it */
 	for (unsigned i = 0; i < NEXT; i++) {
 		ext[i] = (struct udaxfs_extent){
 			.pblk = sb.data_start + 100 + i * REGION, .lblk = i, .len = 1};

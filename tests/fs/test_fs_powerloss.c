@@ -703,6 +703,32 @@ static void workload_large(void)
 	workload("large", setup, sizeof(setup) / sizeof(setup[0]), ops, n);
 }
 
+/*
+ * The zero mark (docs/udaxfs.md, "Allocator"): the setup leaves a 2 MiB group
+ * and two small blocks freed with data in them, below the mark. The ops then
+ * allocate a group above the mark (no zeroing: the blocks must read as zero in
+ * every image) and reuse the stale group and blocks (zeroed before the commit:
+ * no image may show the old data).
+ */
+static void workload_zero_mark(void)
+{
+	static const struct op setup[] = {
+		{.kind = OP_CREATE, .a = "/old"},
+		W("/old", 0, 2 * MIB + 5000, 40),
+		{.kind = OP_UNLINK, .a = "/old"},
+	};
+	static const struct op ops[] = {
+		{.kind = OP_CREATE, .a = "/n1"},
+		W("/n1", 3 * MIB, 4096, 41), /* a group above the mark */
+		FA("/n1", 0, 0, 2 * MIB),    /* the stale group below it */
+		{.kind = OP_CREATE, .a = "/n2"},
+		W("/n2", 100, 9000, 42), /* the stale small blocks */
+		FA("/n2", UDAX_FALLOC_ZERO_RANGE, 20000, 8192),
+	};
+
+	RUN("zero-mark", setup, ops);
+}
+
 /* ---- random sequences ---- */
 
 static const char *const rnd_names[] = {"/a", "/b", "/c", "/x/a", "/x/b", "/y/a", "/y/x/a"};
@@ -845,6 +871,7 @@ int main(int argc, char **argv)
 	workload_data();
 	workload_fallocate();
 	workload_large();
+	workload_zero_mark();
 	for (unsigned i = 0; i < rounds; i++)
 		workload_random(24);
 	fprintf(stderr,

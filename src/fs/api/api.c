@@ -190,13 +190,13 @@ static int check_io(const struct udax_file *f, bool write, off_t off)
 
 static ssize_t file_read(struct udax_file *f, void *buf, size_t len, uint64_t off)
 {
-	struct dax_iocb iocb = {.host = f->node, .ops = &udaxfs_iomap_ops, .pos = off};
+	/* udaxfs reports the size with each extent (IOMAP_F_SIZE) */
+	struct dax_iocb iocb = {
+		.host = f->node, .ops = &udaxfs_iomap_ops, .pos = off, .i_size = UINT64_MAX};
 	ssize_t ret;
 
 	pthread_rwlock_rdlock(udaxfs_node_lock(f->node));
-	ret = udaxfs_size(f->node, &iocb.i_size);
-	if (!ret)
-		ret = dax_iomap_rw(&iocb, buf, len);
+	ret = dax_iomap_rw(&iocb, buf, len);
 	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
 	return ret;
 }
