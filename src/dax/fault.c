@@ -37,14 +37,16 @@
  * takes per 4 KiB page made first writes 20 times slower (docs/vm.md).
  *
  * The fast path (udax only): after a fault served from a MAPPED extent, the
- * rest of that extent inside the mapping and below EOF is mapped at once, in
- * 2 MiB units where the PMD rules allow, else in runs of up to 512 pages.
- * Every unit so mapped gets its index entry exactly as if it had faulted
- * (grabbed, filled, marked dirty for a write, unlocked), so the index stays
- * the complete list of what any mapping shows: writeback, truncate and
- * layout breaking see these pages like any other. A run of PTE entries is
- * locked in ascending index order inside one 2 MiB block while its window is
- * installed; no other path holds two entry locks, so the order cannot
+ * rest of that extent inside the mapping and below EOF is mapped at once:
+ * runs of whole 2 MiB blocks where the PMD rules allow with one window per
+ * run (up to AROUND_BATCH blocks), else runs of up to 512 pages. Every unit
+ * so mapped gets its index entry exactly as if it had faulted (grabbed,
+ * filled, marked dirty for a write, unlocked), so the index stays the
+ * complete list of what any mapping shows: writeback, truncate and layout
+ * breaking see these pages like any other. The entries of a window (PMD
+ * entries of a run of blocks, or PTE entries inside one 2 MiB block) are
+ * locked in ascending index order while it is installed; every path that
+ * holds more than one entry lock takes them in that order, so it cannot
  * deadlock.
  */
 #include <errno.h>
@@ -400,37 +402,108 @@ static bool around_pmd_ok(struct fault_ctx *c, uint64_t index, uint64_t hi)
 	       !(media_of(&c->map, index) % DAX_PMD_SIZE);
 }
 
+/* PMD entries one fault-around window may hold locked (its entries live on the signal stack). */
+#define AROUND_BATCH 64
+
 /*
- * Maps [lo, hi), a piece of one 2 MiB block of the MAPPED extent c->map.
- * False if the piece already shows it (what lies beyond was mapped by an
- * earlier fault: fault-around stops, so filling a file costs O(n), not
- * O(n^2)) or cannot be mapped. A write fault maps writable (and dirties)
- * pages that showed nothing, and upgrades read-only ones only inside its own
- * 2 MiB block: dirtiness is tracked per 2 MiB, so one store after an fsync
- * (or after a read fault mapped the extent) dirties 2 MiB, not the extent.
+ * True if [lo, hi), a piece of one 2 MiB block of the MAPPED extent c->map,
+ * already shows it: what lies beyond was mapped by an earlier fault and
+ * fault-around stops there, so filling a file costs O(n), not O(n^2). A
+ * write fault maps writable (and dirties) pages that showed nothing, and
+ * upgrades read-only ones only inside its own 2 MiB block: dirtiness is
+ * tracked per 2 MiB, so one store after an fsync (or after a read fault
+ * mapped the extent) dirties 2 MiB, not the extent.
  */
-static bool around_block(struct fault_ctx *c, uint64_t lo, uint64_t hi)
+static bool block_shown(struct fault_ctx *c, uint64_t lo, uint64_t hi)
 {
 	struct dax_vm_fault *vmf = c->vmf;
 	bool own = (lo >> DAX_PMD_ORDER) == c->fault_block;
 
-	if (vmf->vm->is_shown(vmf->vma, index_addr(vmf, lo), media_of(&c->map, lo),
-			      (hi - lo) << DAX_PAGE_SHIFT, vmf->write ? own : map_writable(c)))
-		return false;
-	if (around_pmd_ok(c, lo, hi) && pmd_unit(c, lo) == DAX_FAULT_NOPAGE) {
-		vmf->around_pages += PMD_PAGES;
-		return true;
+	return vmf->vm->is_shown(vmf->vma, index_addr(vmf, lo), media_of(&c->map, lo),
+				 (hi - lo) << DAX_PAGE_SHIFT, vmf->write ? own : map_writable(c));
+}
+
+/*
+ * Maps up to @n whole blocks from @lo (each one may take a PMD) with ONE
+ * window: their PMD entries are grabbed in ascending order and filled, the
+ * window installed, the entries unlocked. A grab that fails (PTE entries in
+ * the block) or an entry holding another block ends the run early. One
+ * window per run instead of one per 2 MiB saves the mmap, huge-page advice
+ * and populate calls of every block (3 system calls per 2 MiB). Locking
+ * several PMD entries is deadlock-free: every path that holds more than one
+ * entry lock takes them in ascending index order (pte_run does too).
+ * Returns the blocks mapped.
+ */
+static uint64_t pmd_batch(struct fault_ctx *c, uint64_t lo, uint64_t n)
+{
+	struct dax_vm_fault *vmf = c->vmf;
+	dax_entry_t e[AROUND_BATCH];
+	uint64_t locked, index, pfn, want;
+	bool ok = false;
+
+	n = min_u64(n, AROUND_BATCH);
+	for (locked = 0; locked < n; locked++) {
+		index = lo + locked * PMD_PAGES;
+		if (grab(c, index, DAX_PMD_ORDER, &e[locked]))
+			break;
+		want = pfn = media_of(&c->map, index) >> DAX_PAGE_SHIFT;
+		e[locked] = fill_entry(c, index, DAX_PMD_ORDER, e[locked], true, &pfn);
+		if (pfn != want) { /* the entry keeps another block: not this window's */
+			dax_unlock_entry(c->a, c->m, index, e[locked]);
+			break;
+		}
 	}
-	if (pte_run(c, lo, hi - lo) != DAX_FAULT_NOPAGE)
-		return false;
-	vmf->around_pages += hi - lo;
+	if (locked)
+		ok = !vmf->vm->insert_pfn(vmf->vma, index_addr(vmf, lo), c->map.pm,
+					  media_of(&c->map, lo), locked * DAX_PMD_SIZE,
+					  map_writable(c));
+	if (ok)
+		note_mapped(c);
+	for (uint64_t i = 0; i < locked; i++)
+		dax_unlock_entry(c->a, c->m, lo + i * PMD_PAGES, e[i]);
+	return ok ? locked : 0;
+}
+
+/*
+ * Maps the blocks of [b, end) of the MAPPED extent in ascending order: runs
+ * of whole blocks that may take PMDs with one window each (pmd_batch), the
+ * others as PTE runs. @stop: stop at the first block already shown. False
+ * if a block could not be mapped.
+ */
+static bool around_range(struct fault_ctx *c, uint64_t b, uint64_t end, bool stop)
+{
+	uint64_t next, n, got;
+
+	for (; b < end; b = next) {
+		next = min_u64((b | DAX_PMD_COLOUR) + 1, end);
+		if (stop && block_shown(c, b, next))
+			return true;
+		for (n = 0; n < AROUND_BATCH; n++) {
+			uint64_t blk = b + n * PMD_PAGES;
+
+			if (blk >= end || !around_pmd_ok(c, blk, min_u64(blk + PMD_PAGES, end)) ||
+			    (n && stop && block_shown(c, blk, blk + PMD_PAGES)))
+				break;
+		}
+		got = n ? pmd_batch(c, b, n) : 0;
+		if (got) {
+			c->vmf->around_pages += got * PMD_PAGES;
+			next = b + got * PMD_PAGES;
+			continue;
+		}
+		if (pte_run(c, b, next - b) != DAX_FAULT_NOPAGE)
+			return false;
+		c->vmf->around_pages += next - b;
+	}
 	return true;
 }
 
 /*
  * After the unit [done, done + nr) was mapped from the MAPPED extent c->map,
- * map the rest of the extent that lies in the mapping and below EOF, block
- * by block, forward from the unit and then backward.
+ * map the rest of the extent that lies in the mapping and below EOF: forward
+ * from the unit up to the first block already shown, and backward down to
+ * the first block already shown below it (found first, then mapped in
+ * ascending order, as pmd_batch locks).
  */
 static void fault_around(struct fault_ctx *c, uint64_t done, uint64_t nr)
 {
@@ -443,16 +516,14 @@ static void fault_around(struct fault_ctx *c, uint64_t done, uint64_t nr)
 	lo = max_u64(pages_up(c->map.offset), vmf->vm_pgoff);
 	hi = min_u64((c->map.offset + c->map.length) >> DAX_PAGE_SHIFT, vma_last_index(vmf));
 	hi = min_u64(hi, c->max_pgoff);
-	for (b = done + nr; b < hi; b = next) {
-		next = min_u64((b | DAX_PMD_COLOUR) + 1, hi);
-		if (!around_block(c, b, next))
-			break;
-	}
+	if (!around_range(c, done + nr, hi, true))
+		return;
 	for (b = min_u64(done, hi); b > lo; b = next) {
 		next = max_u64((b - 1) & ~DAX_PMD_COLOUR, lo);
-		if (!around_block(c, next, b))
+		if (block_shown(c, next, b))
 			break;
 	}
+	around_range(c, b, min_u64(done, hi), false);
 }
 
 /* ------------------------------------------------------------------------- */

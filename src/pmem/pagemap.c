@@ -10,6 +10,16 @@
  * anyone waits, wakes all. Lost wake-ups are impossible: a drop after the
  * sample changes the word the waiter sleeps on. The counts are touched by the SIGSEGV handler, so
  * everything here is atomics and raw futex calls.
+ *
+ * Whole 2 MiB units: the fault engine maps extents in 2 MiB windows, and a
+ * reference per 4 KiB page cost 512 atomic adds per window (about 1 ms per
+ * GiB mapped, and as much again at munmap). A get or put that covers an
+ * aligned 2 MiB of media therefore moves one count per unit instead; the
+ * references of a page are its own count plus its unit's. Gets and puts need
+ * not match in shape: a unit taken whole and released page by page leaves
+ * each page count at -1 (modulo 2^32) and the unit at 1, a sum of 0. Since a
+ * count reaching 0 then no longer means the page went idle, every put wakes
+ * the waiters (a counter bump; a system call only when someone waits).
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -23,27 +33,37 @@
 #include "pmem/pmem_internal.h"
 
 #define PAGE_SHIFT 12
+#define UNIT_SHIFT 9 /* pages per 2 MiB unit: 1 << UNIT_SHIFT */
+#define UNIT_PAGES (1ull << UNIT_SHIFT)
 
 int pmem_pages_init(struct pmem *pm)
 {
-	size_t len = (pm->info.size >> PAGE_SHIFT) * sizeof(*pm->page_refs);
+	uint64_t pages = pm->info.size >> PAGE_SHIFT;
+	size_t len = pages * sizeof(*pm->page_refs);
+	size_t ulen = ((pages + UNIT_PAGES - 1) >> UNIT_SHIFT) * sizeof(*pm->unit_refs);
 	void *p;
 
 	if (!len)
 		return 0;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	/* one reservation: the page counts, then the unit counts */
+	p = mmap(NULL, len + ulen, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return udax_err(errno, "%s: page references: %s", pm->path, strerror(errno));
 	pm->page_refs = p;
 	pm->page_refs_len = len;
+	pm->unit_refs = (_Atomic uint32_t *)((char *)p + len);
 	return 0;
 }
 
 void pmem_pages_destroy(struct pmem *pm)
 {
+	uint64_t pages = pm->page_refs_len / sizeof(*pm->page_refs);
+
 	if (pm->page_refs)
-		munmap((void *)pm->page_refs, pm->page_refs_len);
+		munmap((void *)pm->page_refs,
+		       pm->page_refs_len +
+			       ((pages + UNIT_PAGES - 1) >> UNIT_SHIFT) * sizeof(*pm->unit_refs));
 }
 
 static bool in_media(const struct pmem *pm, uint64_t pfn, uint64_t nr)
@@ -53,38 +73,63 @@ static bool in_media(const struct pmem *pm, uint64_t pfn, uint64_t nr)
 	return pm->page_refs && pfn <= pages && nr <= pages - pfn;
 }
 
+/*
+ * Adds @delta to the references of [pfn, pfn + nr): one count per whole
+ * aligned unit inside the range, one per page at its ragged ends.
+ */
+static void add_refs(const struct pmem *pm, uint64_t pfn, uint64_t nr, uint32_t delta)
+{
+	uint64_t end = pfn + nr, unit_lo = (pfn + UNIT_PAGES - 1) & ~(UNIT_PAGES - 1);
+	uint64_t unit_hi = end & ~(UNIT_PAGES - 1);
+
+	if (unit_lo >= unit_hi)
+		unit_lo = unit_hi = end; /* no whole unit: every page on its own */
+	for (uint64_t p = pfn; p < unit_lo; p++)
+		atomic_fetch_add(&pm->page_refs[p], delta);
+	for (uint64_t u = unit_lo; u < unit_hi; u += UNIT_PAGES)
+		atomic_fetch_add(&pm->unit_refs[u >> UNIT_SHIFT], delta);
+	for (uint64_t p = unit_hi; p < end; p++)
+		atomic_fetch_add(&pm->page_refs[p], delta);
+}
+
 void pmem_page_get(const struct pmem *pm, uint64_t pfn, uint64_t nr)
 {
-	if (!in_media(pm, pfn, nr))
-		return;
-	for (uint64_t i = 0; i < nr; i++)
-		atomic_fetch_add(&pm->page_refs[pfn + i], 1);
+	if (in_media(pm, pfn, nr))
+		add_refs(pm, pfn, nr, 1);
 }
 
 void pmem_page_put(const struct pmem *pm, uint64_t pfn, uint64_t nr)
 {
 	struct pmem *mut = (struct pmem *)pm; /* the counts are not the media's identity */
-	bool idle = false;
 
-	if (!in_media(pm, pfn, nr))
+	if (!in_media(pm, pfn, nr) || !nr)
 		return;
-	for (uint64_t i = 0; i < nr; i++)
-		if (atomic_fetch_sub(&pm->page_refs[pfn + i], 1) == 1)
-			idle = true;
-	if (idle)
-		pmem_pages_wake_waiters(mut);
+	add_refs(pm, pfn, nr, (uint32_t)-1);
+	pmem_pages_wake_waiters(mut);
+}
+
+/*
+ * The references of page @pfn (in the media): its own count plus its unit's,
+ * read one after the other. A unit count moves only through a get or put of
+ * the whole unit, i.e. a mapping showing all of it at once; a layout change
+ * reads the counts after unmapping its range from every mapping, with faults
+ * held off, so no such holder can appear or go away under its reads.
+ */
+static uint32_t refs_of(const struct pmem *pm, uint64_t pfn)
+{
+	return atomic_load(&pm->page_refs[pfn]) + atomic_load(&pm->unit_refs[pfn >> UNIT_SHIFT]);
 }
 
 uint32_t pmem_page_refs(const struct pmem *pm, uint64_t pfn)
 {
-	return in_media(pm, pfn, 1) ? atomic_load(&pm->page_refs[pfn]) : 0;
+	return in_media(pm, pfn, 1) ? refs_of(pm, pfn) : 0;
 }
 
 /* The first busy page of [pfn, pfn + nr), or pfn + nr. */
 static uint64_t first_busy(const struct pmem *pm, uint64_t pfn, uint64_t nr)
 {
 	for (uint64_t i = 0; i < nr; i++)
-		if (atomic_load(&pm->page_refs[pfn + i]))
+		if (refs_of(pm, pfn + i))
 			return pfn + i;
 	return pfn + nr;
 }

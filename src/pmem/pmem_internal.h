@@ -40,6 +40,13 @@ struct pmem {
 	/* device page references (pagemap.c) */
 	_Atomic uint32_t *page_refs;
 	size_t page_refs_len;
+	/*
+	 * One more count per 2 MiB of media: a reference on a whole aligned
+	 * 2 MiB is one add here instead of 512. A page's references are its
+	 * page count plus its unit's count, modulo 2^32 (a page count may wrap
+	 * below 0 when a page held through its unit is released alone).
+	 */
+	_Atomic uint32_t *unit_refs;
 	_Atomic uint32_t idle_gen;
 	_Atomic uint32_t idle_waiters; /* threads in pmem_pages_wait_idle */
 };

@@ -72,85 +72,220 @@ static uint64_t index_of(const struct vm_vma *v, uintptr_t addr)
 	return v->pgoff + ((addr - v->start) >> DAX_PAGE_SHIFT);
 }
 
-static _Atomic uint64_t *shown_slot(const struct vm_vma *v, uint64_t index)
+#define UNIT_PAGES DAX_PMD_NR
+
+static uint64_t pfn1_of(uint64_t shown)
+{
+	return shown & ~VM_SHOWN_WRITABLE;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static bool in_object(const struct vm_object *o, uint64_t index)
+{
+	return index >= o->pgoff && index - o->pgoff < o->npages;
+}
+
+static struct vm_unit *unit_of(const struct vm_object *o, uint64_t index)
+{
+	return &o->units[index / UNIT_PAGES - o->unit0];
+}
+
+static _Atomic uint64_t *page_word(const struct vm_object *o, uint64_t index)
+{
+	return &o->shown[index - o->pgoff];
+}
+
+/*
+ * The unit locks. Every writer of a unit's words (its own, its pages' and
+ * @used) holds the unit's lock, so under it the page words are read and
+ * stored plainly (relaxed atomics, for the lock-free readers) instead of
+ * exchanged. A holder makes no access to a udax mapping and holds it for at
+ * most 512 words, a page_ref call or an mprotect, so a fault on the holding
+ * thread cannot want it again and waiters spin briefly, then yield.
+ */
+static void unit_lock(struct vm_unit *u)
+{
+	for (unsigned spins = 0;; spins++) {
+		uint32_t free = 0;
+
+		if (atomic_compare_exchange_weak_explicit(&u->lock, &free, 1, memory_order_acquire,
+							  memory_order_relaxed))
+			return;
+		if (spins >= 64)
+			syscall(SYS_sched_yield);
+	}
+}
+
+static void unit_unlock(struct vm_unit *u)
+{
+	atomic_store_explicit(&u->lock, 0, memory_order_release);
+}
+
+/*
+ * [signal-safe, lock-free] What page @index of @o shows: its unit's word if
+ * the unit is shown whole, else its own. A writer fills the page words
+ * before it clears a unit word and sets a unit word before it drops the
+ * page words' references, so a reader sees the old or the new state of a
+ * page, never a gap.
+ */
+static uint64_t shown_load(const struct vm_object *o, uint64_t index)
+{
+	uint64_t u;
+
+	if (!in_object(o, index))
+		return 0;
+	u = atomic_load(&unit_of(o, index)->shown);
+	if (u)
+		return u + index % UNIT_PAGES;
+	return atomic_load_explicit(page_word(o, index), memory_order_relaxed);
+}
+
+bool vm_shown_get(const struct vm_vma *v, uintptr_t addr, uint64_t *shown)
+{
+	uint64_t index = index_of(v, addr);
+
+	*shown = shown_load(v->obj, index);
+	return in_object(v->obj, index);
+}
+
+/* Under the unit's lock: page @index's own word becomes @val; returns the old word. */
+static uint64_t page_store(const struct vm_object *o, struct vm_unit *u, uint64_t index,
+			   uint64_t val)
+{
+	_Atomic uint64_t *w = page_word(o, index);
+	uint64_t old = atomic_load_explicit(w, memory_order_relaxed);
+
+	if (old != val) {
+		atomic_store_explicit(w, val, memory_order_relaxed);
+		u->used += (val != 0) - (old != 0);
+	}
+	return old;
+}
+
+/*
+ * Under the lock: a unit shown whole is written out page by page, the page
+ * words first, then the unit word cleared. References do not move: each
+ * page shown keeps the one it held through the unit.
+ */
+static void unit_split(const struct vm_object *o, struct vm_unit *u, uint64_t index)
+{
+	uint64_t s = atomic_load_explicit(&u->shown, memory_order_relaxed);
+	uint64_t first = index & ~(uint64_t)(UNIT_PAGES - 1);
+
+	if (!s)
+		return;
+	for (uint64_t i = 0; i < UNIT_PAGES; i++)
+		page_store(o, u, first + i, s + i);
+	atomic_store(&u->shown, 0);
+}
+
+/* References to drop, gathered in runs of consecutive media pages (pfn + 1 from @first1). */
+struct put_run {
+	const struct dax_fault_file *f;
+	uint64_t first1, nr;
+};
+
+static void put_flush(struct put_run *r)
+{
+	if (r->nr && r->f->page_ref)
+		r->f->page_ref(r->f->host, r->first1 - 1, r->nr, -1);
+	r->nr = 0;
+}
+
+/* @nr pages of media from the word @old on lose a mapping. */
+static void put_add(struct put_run *r, uint64_t old, uint64_t nr)
+{
+	old = pfn1_of(old);
+	if (!old)
+		return;
+	if (r->nr && old == r->first1 + r->nr) {
+		r->nr += nr;
+		return;
+	}
+	put_flush(r);
+	r->first1 = old;
+	r->nr = nr;
+}
+
+/*
+ * Pages [lo, hi) of one unit, all in @o, now show @shown on (0: nothing).
+ * A whole unit shown from media takes the unit word (the page words keep
+ * stale values but no references: the unit word hides them); anything else
+ * goes page by page. The old references join @put.
+ */
+static void show_in_unit(const struct vm_object *o, uint64_t lo, uint64_t hi, uint64_t shown,
+			 struct put_run *put)
+{
+	struct vm_unit *u = unit_of(o, lo);
+	bool whole = hi - lo == UNIT_PAGES;
+	uint64_t old;
+
+	unit_lock(u);
+	old = atomic_load_explicit(&u->shown, memory_order_relaxed);
+	if (whole && shown) {
+		atomic_store(&u->shown, shown);
+		if (old)
+			put_add(put, old, UNIT_PAGES);
+		for (uint64_t i = lo; !old && u->used && i < hi; i++)
+			put_add(put, atomic_load_explicit(page_word(o, i), memory_order_relaxed),
+				1);
+	} else if (whole && old) {
+		for (uint64_t i = lo; u->used && i < hi; i++)
+			page_store(o, u, i, 0); /* stale words: they hold no references */
+		atomic_store(&u->shown, 0);
+		put_add(put, old, UNIT_PAGES);
+	} else if (shown || old || u->used) {
+		unit_split(o, u, lo);
+		for (uint64_t i = lo; i < hi; i++)
+			put_add(put, page_store(o, u, i, shown ? shown + (i - lo) : 0), 1);
+	}
+	unit_unlock(u);
+}
+
+/*
+ * Pages [first, first + nr) of @v now show consecutive media from @shown
+ * on (media pfn + 1 | VM_SHOWN_WRITABLE, or 0: nothing). The references on
+ * the new pages are taken with one page_ref call before any word changes,
+ * the old ones dropped after, in runs: a count never goes below the
+ * mappings that show a page, whatever runs concurrently.
+ */
+static void show_pages(const struct vm_vma *v, uint64_t first, uint64_t nr, uint64_t shown)
 {
 	const struct vm_object *o = v->obj;
+	struct put_run put = {.f = &o->file};
+	uint64_t lo = first > o->pgoff ? first : o->pgoff, hi;
+	uint64_t end = min_u64(first + nr, o->pgoff + o->npages);
 
-	return index >= o->pgoff && index - o->pgoff < o->npages ? &o->shown[index - o->pgoff]
-								 : NULL;
-}
-
-_Atomic uint64_t *vm_shown_at(const struct vm_vma *v, uintptr_t addr)
-{
-	return shown_slot(v, index_of(v, addr));
-}
-
-/* Page @index of @v now shows @val (media pfn + 1 | writable bit, or 0). */
-/*
- * Page @index of @v now shows @val. The reference on the new page is taken
- * before the slot changes and the old one dropped after, so a count never
- * goes below the mappings that show the page, whatever runs concurrently.
- */
-static void show(const struct vm_vma *v, uint64_t index, uint64_t val)
-{
-	const struct dax_fault_file *f = &v->obj->file;
-	_Atomic uint64_t *slot = shown_slot(v, index);
-	uint64_t old, pfn1 = val & ~VM_SHOWN_WRITABLE;
-
-	if (!slot)
+	if (lo >= end)
 		return;
-	if (pfn1 && f->page_ref)
-		f->page_ref(f->host, pfn1 - 1, 1, 1);
-	old = atomic_exchange(slot, val) & ~VM_SHOWN_WRITABLE;
-	if (old && f->page_ref)
-		f->page_ref(f->host, old - 1, 1, -1);
-}
-
-/*
- * show() for pages [first, first + nr) showing consecutive media from
- * @shown on (0: nothing): the new references are taken with one call
- * before the slots change (a window of 2 MiB costs one page_ref call, not
- * 512), the old ones dropped after, in runs of consecutive pages.
- */
-static void show_run(const struct vm_vma *v, uint64_t first, uint64_t nr, uint64_t shown)
-{
-	const struct dax_fault_file *f = &v->obj->file;
-	uint64_t i, old, run_first = 0, run = 0;
-	_Atomic uint64_t *slot;
-
-	if (!shown || !f->page_ref || !shown_slot(v, first) || !shown_slot(v, first + nr - 1)) {
-		for (i = 0; i < nr; i++)
-			show(v, first + i, shown ? shown + i : 0);
-		return;
+	if (shown)
+		shown += lo - first;
+	if (shown && put.f->page_ref)
+		put.f->page_ref(put.f->host, pfn1_of(shown) - 1, end - lo, 1);
+	for (; lo < end; lo = hi) {
+		hi = min_u64((lo | (UNIT_PAGES - 1)) + 1, end);
+		show_in_unit(o, lo, hi, shown, &put);
+		if (shown)
+			shown += hi - lo;
 	}
-	f->page_ref(f->host, (shown & ~VM_SHOWN_WRITABLE) - 1, nr, 1);
-	for (i = 0; i <= nr; i++) {
-		slot = i < nr ? shown_slot(v, first + i) : NULL;
-		old = slot ? atomic_exchange(slot, shown + i) & ~VM_SHOWN_WRITABLE : 0;
-		if (old && run && old == run_first + run) {
-			run++;
-			continue;
-		}
-		if (run)
-			f->page_ref(f->host, run_first - 1, run, -1);
-		run_first = old;
-		run = old ? 1 : 0;
-	}
+	put_flush(&put);
 }
 
 void vm_release_pages(const struct vm_vma *v, uintptr_t addr, uint64_t len)
 {
-	for (uint64_t d = 0; d < len; d += DAX_PAGE_SIZE)
-		show(v, index_of(v, addr + d), 0);
+	show_pages(v, index_of(v, addr), len >> DAX_PAGE_SHIFT, 0);
 }
 
 void vm_forget_faulting_page(const struct vm_vma *v, uintptr_t addr, bool write)
 {
-	_Atomic uint64_t *slot = vm_shown_at(v, addr);
-	uint64_t s = slot ? atomic_load(slot) : 0;
+	uint64_t s = shown_load(v->obj, index_of(v, addr));
 
 	if (s && (!write || (s & VM_SHOWN_WRITABLE)))
-		show(v, index_of(v, addr), 0);
+		show_pages(v, index_of(v, addr), 1, 0);
 }
 
 int vm_for_each_uncopied(const struct vm_vma *v, uintptr_t addr, uint64_t len, vm_run_fn fn,
@@ -193,6 +328,21 @@ static void populate(uintptr_t addr, uint64_t len, bool write)
 	syscall(SYS_madvise, addr, len, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 }
 
+/*
+ * True if the access that retries after the fault maps all of [addr, +len)
+ * by itself: a shared window of exactly one 2 MiB unit of media that the
+ * kernel maps with a PMD. Populating it would be one more system call for
+ * the same single PMD fault (an allocating fault then costs mmap and
+ * nothing else). Everything else is populated: there the retried access
+ * maps one page and each further page would be a kernel fault.
+ */
+static bool kernel_maps_whole(const struct vm_vma *v, struct pmem *pm, uintptr_t addr, uint64_t off,
+			      uint64_t len)
+{
+	return v->shared && len == DAX_PMD_SIZE && !(addr % DAX_PMD_SIZE) &&
+	       !(off % DAX_PMD_SIZE) && pmem_get_info(pm)->pmd_capable;
+}
+
 /* Maps one run of a window and records what its pages show. */
 static int map_window(const struct vm_vma *v, uintptr_t addr, uint64_t len, uint64_t delta,
 		      void *arg)
@@ -208,31 +358,39 @@ static int map_window(const struct vm_vma *v, uintptr_t addr, uint64_t len, uint
 				     w->fd, off);
 	if (ret)
 		return ret;
-	if (w->pm) /* read: a writable shared window gets writable, clean PTEs anyway */
-		populate(addr, len, false);
+	if (w->pm && !kernel_maps_whole(v, w->pm, addr, off, len))
+		populate(addr, len, false); /* read: a writable shared window gets writable PTEs */
 	if (w->pm)
 		shown = ((off >> DAX_PAGE_SHIFT) + 1) |
 			(w->prot & PROT_WRITE ? VM_SHOWN_WRITABLE : 0);
-	show_run(v, first, len >> DAX_PAGE_SHIFT, shown);
+	show_pages(v, first, len >> DAX_PAGE_SHIFT, shown);
 	return 0;
 }
 
 /*
  * How [addr, +len) already shows media pages from @pfn on (copied pages
- * aside): 2 all writable, 1 all at least read-only, 0 not all.
+ * aside): 2 all writable, 1 all at least read-only, 0 not all. A unit shown
+ * whole is checked with its one word (it holds no copied page: a copy first
+ * stops its page from showing media, which splits the unit).
  */
 static int shown_state(const struct vm_vma *v, uintptr_t addr, uint64_t len, uint64_t pfn)
 {
-	uint64_t first = index_of(v, addr), s;
-	_Atomic uint64_t *slot;
+	const struct vm_object *o = v->obj;
+	uint64_t first = index_of(v, addr), nr = len >> DAX_PAGE_SHIFT, i, s, step;
 	int state = 2;
 
-	for (uint64_t i = 0; i < len >> DAX_PAGE_SHIFT; i++) {
-		if (!v->shared && vm_object_is_cow(v->obj, first + i))
+	for (i = 0; i < nr; i += step) {
+		step = 1;
+		if (!((first + i) % UNIT_PAGES) && nr - i >= UNIT_PAGES &&
+		    in_object(o, first + i) && in_object(o, first + i + UNIT_PAGES - 1) &&
+		    (s = atomic_load(&unit_of(o, first + i)->shown))) {
+			step = UNIT_PAGES;
+		} else if (!v->shared && vm_object_is_cow(o, first + i)) {
 			continue;
-		slot = shown_slot(v, first + i);
-		s = slot ? atomic_load(slot) : 0;
-		if ((s & ~VM_SHOWN_WRITABLE) != pfn + i + 1)
+		} else {
+			s = shown_load(o, first + i);
+		}
+		if (pfn1_of(s) != pfn + i + 1)
 			return 0;
 		if (!(s & VM_SHOWN_WRITABLE))
 			state = 1;
@@ -240,16 +398,37 @@ static int shown_state(const struct vm_vma *v, uintptr_t addr, uint64_t len, uin
 	return state;
 }
 
-/* A shared window already in place becomes writable. */
+/*
+ * A shared window already in place becomes writable; its words get the
+ * writable bit under their units' locks.
+ */
 static int make_writable(const struct vm_vma *v, uintptr_t addr, uint64_t len)
 {
-	uint64_t first = index_of(v, addr);
+	const struct vm_object *o = v->obj;
+	uint64_t lo = index_of(v, addr), end = lo + (len >> DAX_PAGE_SHIFT), hi;
+	struct vm_unit *u;
 
 	if (syscall(SYS_mprotect, addr, len, PROT_READ | PROT_WRITE))
 		return -errno;
 	populate(addr, len, true);
-	for (uint64_t i = 0; i < len >> DAX_PAGE_SHIFT; i++)
-		atomic_fetch_or(shown_slot(v, first + i), VM_SHOWN_WRITABLE);
+	for (; lo < end; lo = hi) {
+		hi = min_u64((lo | (UNIT_PAGES - 1)) + 1, end);
+		if (!in_object(o, lo))
+			continue;
+		u = unit_of(o, lo);
+		unit_lock(u);
+		if (hi - lo < UNIT_PAGES)
+			unit_split(o, u, lo);
+		if (atomic_load_explicit(&u->shown, memory_order_relaxed))
+			atomic_fetch_or(&u->shown, VM_SHOWN_WRITABLE);
+		else
+			for (uint64_t i = lo; i < hi && in_object(o, i); i++)
+				page_store(o, u, i,
+					   atomic_load_explicit(page_word(o, i),
+								memory_order_relaxed) |
+						   VM_SHOWN_WRITABLE);
+		unit_unlock(u);
+	}
 	return 0;
 }
 
@@ -293,7 +472,7 @@ static int insert_cow(void *vma, uintptr_t addr, struct pmem *pm, uint64_t media
 
 	if (ret)
 		return ret;
-	show(v, index_of(v, addr), 0); /* the copy is anonymous memory, not media */
+	show_pages(v, index_of(v, addr), 1, 0); /* the copy is anonymous memory, not media */
 	vm_object_set_cow(v->obj, index_of(v, addr));
 	return 0;
 }
@@ -316,29 +495,59 @@ void vm_unmap_mapping_range(struct dax_mapping *m, uint64_t index, uint64_t nr)
 	vma_rmap_walk(m, index, nr, reset_uncopied, NULL);
 }
 
-/* Write-protects the pages of [addr, +len) that @v shows writable, run by run. */
-static void wrprotect_shown(const struct vm_vma *v, uintptr_t addr, uint64_t len, void *arg)
+/*
+ * Under the lock of the unit holding [lo, hi): the pages shown writable are
+ * write-protected, run by run (@va: the address of @lo), and lose the bit.
+ */
+static void wrprotect_in_unit(const struct vm_object *o, struct vm_unit *u, uint64_t lo,
+			      uint64_t hi, uintptr_t va)
 {
-	uint64_t first = index_of(v, addr), nr = len >> DAX_PAGE_SHIFT, i, run = 0;
-	_Atomic uint64_t *slot;
+	uint64_t i, run = 0, s;
 
-	(void)arg;
-	if (!v->shared)
-		return; /* private windows are never writable */
-	for (i = 0; i <= nr; i++) {
-		slot = i < nr ? shown_slot(v, first + i) : NULL;
-		if (slot && (atomic_load(slot) & VM_SHOWN_WRITABLE)) {
+	if (hi - lo == UNIT_PAGES && (s = atomic_load_explicit(&u->shown, memory_order_relaxed))) {
+		if (s & VM_SHOWN_WRITABLE) {
+			syscall(SYS_mprotect, va, DAX_PMD_SIZE, PROT_READ);
+			atomic_store(&u->shown, s & ~VM_SHOWN_WRITABLE);
+		}
+		return;
+	}
+	if (atomic_load_explicit(&u->shown, memory_order_relaxed) & VM_SHOWN_WRITABLE)
+		unit_split(o, u, lo); /* only part of it turns read-only */
+	for (i = lo; i <= hi; i++) {
+		s = i < hi ? shown_load(o, i) : 0;
+		if (s & VM_SHOWN_WRITABLE) {
 			run++;
 			continue;
 		}
 		if (run) {
-			uintptr_t start = addr + ((i - run) << DAX_PAGE_SHIFT);
-
-			syscall(SYS_mprotect, start, run << DAX_PAGE_SHIFT, PROT_READ);
+			syscall(SYS_mprotect, va + ((i - run - lo) << DAX_PAGE_SHIFT),
+				run << DAX_PAGE_SHIFT, PROT_READ);
 			for (uint64_t j = i - run; j < i; j++)
-				atomic_fetch_and(shown_slot(v, first + j), ~VM_SHOWN_WRITABLE);
+				page_store(o, u, j, shown_load(o, j) & ~VM_SHOWN_WRITABLE);
 		}
 		run = 0;
+	}
+}
+
+/* Write-protects the pages of [addr, +len) that @v shows writable, unit by unit. */
+static void wrprotect_shown(const struct vm_vma *v, uintptr_t addr, uint64_t len, void *arg)
+{
+	const struct vm_object *o = v->obj;
+	uint64_t lo = index_of(v, addr), end = lo + (len >> DAX_PAGE_SHIFT), hi;
+	struct vm_unit *u;
+
+	(void)arg;
+	if (!v->shared)
+		return; /* private windows are never writable */
+	for (; lo < end; lo = hi) {
+		hi = min_u64((lo | (UNIT_PAGES - 1)) + 1, end);
+		if (!in_object(o, lo) || !in_object(o, hi - 1))
+			continue; /* the rmap walk gives only pages of the object */
+		u = unit_of(o, lo);
+		unit_lock(u);
+		wrprotect_in_unit(o, u, lo, hi,
+				  addr + ((lo - index_of(v, addr)) << DAX_PAGE_SHIFT));
+		unit_unlock(u);
 	}
 }
 
@@ -352,17 +561,15 @@ static void persist_area(const struct vm_vma *v, uintptr_t addr, uintptr_t end)
 {
 	const struct dax_fault_file *f = &v->obj->file;
 	uintptr_t next;
-	_Atomic uint64_t *slot;
 	uint64_t s;
 
 	for (; addr < end; addr = next) {
 		next = (addr | (DAX_PAGE_SIZE - 1)) + 1;
 		next = next < end ? next : end;
-		slot = vm_shown_at(v, addr);
-		s = slot ? atomic_load(slot) & ~VM_SHOWN_WRITABLE : 0;
+		s = pfn1_of(shown_load(v->obj, index_of(v, addr)));
 		if (s && f->media)
-			pmem_flush(f->pm, f->media + ((s - 1) << DAX_PAGE_SHIFT) +
-						  addr % DAX_PAGE_SIZE,
+			pmem_flush(f->pm,
+				   f->media + ((s - 1) << DAX_PAGE_SHIFT) + addr % DAX_PAGE_SIZE,
 				   next - addr);
 	}
 }

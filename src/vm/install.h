@@ -46,8 +46,11 @@ int vm_for_each_uncopied(const struct vm_vma *v, uintptr_t addr, uint64_t len, v
  * references are dropped) and becomes reservation: the next access faults.
  */
 int vm_reset_run(const struct vm_vma *v, uintptr_t addr, uint64_t len, uint64_t delta, void *arg);
-/* [signal-safe] The shown-table slot of the page at @addr in @v, NULL if it has none. */
-_Atomic uint64_t *vm_shown_at(const struct vm_vma *v, uintptr_t addr);
+/*
+ * [signal-safe] What the page at @addr in @v shows into *@shown (media pfn + 1
+ * | VM_SHOWN_WRITABLE, 0: nothing); false if the page has no shown-table entry.
+ */
+bool vm_shown_get(const struct vm_vma *v, uintptr_t addr, uint64_t *shown);
 /* [signal-safe] Drops what [addr, +len) of @v shows from the shown table (and its references). */
 void vm_release_pages(const struct vm_vma *v, uintptr_t addr, uint64_t len);
 /* [signal-safe] The faulting page cannot show what the table says: forget it. */

@@ -38,14 +38,13 @@ struct vm_pin {
  */
 static bool s_was_hole(uintptr_t addr, uint64_t s, bool write)
 {
-	_Atomic uint64_t *slot;
 	struct vm_vma v;
 	bool hole = false;
+	uint64_t now;
 
 	if (write || s || vm_fault_at((void *)addr, false) || !vma_get(addr, &v))
 		return false;
-	slot = vm_shown_at(&v, addr);
-	hole = slot && !atomic_load(slot);
+	hole = vm_shown_get(&v, addr, &now) && !now;
 	vma_put(&v);
 	return hole;
 }
@@ -66,16 +65,15 @@ static int fault_for_pin(uintptr_t addr, bool write, int prot)
 static int pin_one(uintptr_t addr, bool write, struct vm_pin_page *pp)
 {
 	const struct dax_fault_file *f;
-	_Atomic uint64_t *slot;
 	struct vm_vma v;
-	uint64_t s;
+	uint64_t s = 0, now;
+	bool slot;
 	int ret = 0;
 
 	if (!vma_get(addr, &v))
 		return udax_err(EFAULT, "pin: %p is not in a udax mapping", (void *)addr);
 	f = &v.obj->file;
-	slot = v.shared && f->page_ref && v.obj->shown ? vm_shown_at(&v, addr) : NULL;
-	s = slot ? atomic_load(slot) : 0;
+	slot = v.shared && f->page_ref && v.obj->shown && vm_shown_get(&v, addr, &s);
 	if (!slot)
 		ret = udax_err(EINVAL, "pin: %p is not in a shared mapping of a file", (void *)addr);
 	else if (!s || (write && !(s & VM_SHOWN_WRITABLE)))
@@ -88,7 +86,8 @@ static int pin_one(uintptr_t addr, bool write, struct vm_pin_page *pp)
 	}
 	pp->pfn = (s & ~VM_SHOWN_WRITABLE) - 1;
 	f->page_ref(f->host, pp->pfn, 1, 1);
-	if ((atomic_load(slot) & ~VM_SHOWN_WRITABLE) != pp->pfn + 1) {
+	vm_shown_get(&v, addr, &now);
+	if ((now & ~VM_SHOWN_WRITABLE) != pp->pfn + 1) {
 		f->page_ref(f->host, pp->pfn, 1, -1); /* unmapped meanwhile */
 		ret = -EAGAIN;
 	} else {

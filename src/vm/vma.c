@@ -257,9 +257,12 @@ struct vm_object *vm_object_new(const struct dax_fault_file *file, uint64_t pgof
 	o->npages = npages;
 	o->refs = 1;
 	o->shown = calloc(npages, sizeof(*o->shown));
+	o->unit0 = pgoff / DAX_PMD_NR;
+	o->nunits = (pgoff + npages + DAX_PMD_NR - 1) / DAX_PMD_NR - o->unit0;
+	o->units = calloc(o->nunits, sizeof(*o->units));
 	if (private)
 		o->cow = calloc((npages + 63) / 64, sizeof(*o->cow));
-	if (!o->shown || (private && !o->cow)) {
+	if (!o->shown || !o->units || (private && !o->cow)) {
 		vm_object_put(o);
 		return NULL;
 	}
@@ -279,6 +282,7 @@ void vm_object_put(struct vm_object *o)
 		o->release(o);
 	free((void *)o->cow);
 	free((void *)o->shown);
+	free(o->units);
 	free(o);
 }
 

@@ -25,6 +25,17 @@
 #define VM_MAX_AREAS	  1024
 #define VM_SHOWN_WRITABLE (1ull << 63)
 
+/*
+ * The shown table of 2 MiB of file pages (aligned file index >> 9): install.c
+ * keeps a unit shown whole from consecutive media in one word instead of 512
+ * (docs/vm.md, "The shown table").
+ */
+struct vm_unit {
+	_Atomic uint64_t shown; /* media pfn + 1 of the unit's page 0 (| WRITABLE), 0: per page */
+	_Atomic uint32_t lock;	/* held by every writer of this unit's words (install.c) */
+	uint32_t used;		/* per-page words that are not 0 (under @lock) */
+};
+
 /* What one vm_mmap created; shared by the pieces that splitting makes. */
 struct vm_object {
 	struct dax_fault_file file;
@@ -33,6 +44,8 @@ struct vm_object {
 	uint64_t npages;	 /* pages @cow covers */
 	_Atomic uint64_t *cow;	 /* pages privately copied (private mappings only) */
 	_Atomic uint64_t *shown; /* per page: media pfn + 1 shown (| VM_SHOWN_WRITABLE), 0 none */
+	struct vm_unit *units;	 /* per 2 MiB of file pages from @unit0 on (see install.c) */
+	uint64_t unit0, nunits;
 	_Atomic uint64_t refs;	 /* areas using the object */
 	_Atomic uint64_t faults[VM_NR_ORDERS];
 	_Atomic uint64_t events[VM_NR_ORDERS][VM_FAULT_NR_EVENTS];
