@@ -87,10 +87,20 @@ int udax_pool_raw_region(const char *pool, uint64_t *off, uint64_t *len);
 /*
  * udax_mount - mount the pool at @path. Recovers after a crash of the previous
  * mounter (journal replay, release of unlinked-but-open files).
- * @flags: must be 0.
+ * @flags: 0, or
+ *   UDAX_MOUNT_POPULATE: give every page of the file system's mapping of the
+ *     pool its page-table entry at mount (MADV_POPULATE_WRITE), as the
+ *     kernel's direct map of a DAX device has them: udax's own reads, writes
+ *     and metadata updates then take no page fault. On emulation backings
+ *     (files, tmpfs, hugetlbfs) this gives the whole pool memory or blocks
+ *     now. With every page present, allocations take known-zero free space
+ *     first (docs/udaxfs.md, "Allocator"), which needs no zeroing.
  * Errors: -EBUSY (mounted by this or another process), -EUCLEAN (corrupt pool,
- *         the message says where), -EINVAL, errors of the media layer.
+ *         the message says where), -EINVAL (unknown flags; POPULATE on a
+ *         kernel before 5.14), -ENOMEM or -EFAULT (POPULATE: the backing
+ *         cannot hold the pool), errors of the media layer.
  */
+#define UDAX_MOUNT_POPULATE 0x1
 int udax_mount(const char *path, unsigned flags, struct udax_fs **fs);
 
 /* udax_unmount - unmount; -EBUSY while files or directories are still open. */

@@ -2,7 +2,9 @@
 /*
  * fs_bench - file system workloads side by side, in one run:
  *  - udax:  udaxfs on a pool in /dev/shm, media forced to the cache-line flush
- *           path (UDAX_FORCE_FLUSH=1), so every persist really flushes;
+ *           path (UDAX_FORCE_FLUSH=1), so every persist really flushes, and
+ *           mounted with UDAX_MOUNT_POPULATE, so the pool's pages exist and
+ *           are mapped as on a DAX device;
  *  - tmpfs: POSIX calls in a /dev/shm directory (volatile, no syncs needed);
  *  - ext4:  POSIX calls on ext4 on a loop device over a /dev/shm file, with
  *           fdatasync/fsync wherever udax is durable on return (root only);
@@ -13,9 +15,9 @@
  *
  * usage: fs_bench [-t SECONDS_PER_WORKLOAD] [-r ROUNDS] [-u] [-a] [-d DIR]
  *   -u: udax alone (for profiling; the other columns and the targets show "-"/n/a)
- *   -a: an aged pool: every block of the pool was written once before the runs,
- *       so no free block is known to be zero and every allocation zeroes (by
- *       default the pool is fresh: its free space is known-zero)
+ *   -a: an aged pool: 3/4 of the pool written once and freed before the runs,
+ *       so that free space is no longer known to be zero and allocations from
+ *       it zero (by default the pool is fresh: its free space is known-zero)
  *   -d: put the udax pool, the raw file and the ext4 column's files in a fresh
  *       directory under DIR, an existing file system (ext4 -o dax in the
  *       kvm-dax guest), instead of /dev/shm and a loop device
@@ -467,32 +469,6 @@ static void posix_setup(struct sys *s, const char *root)
  * its pages exist and are mapped as on a DAX device: the runs measure the
  * file system, not first-touch page faults of tmpfs.
  */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-/*
- * Gives every page of the pool file memory, as a DAX device has: otherwise the
- * first store to a never-touched block of the emulation file costs a kernel
- * page fault and the kernel's zeroing, which no DAX device pays. The contents
- * stay zero, so the pool's known-zero free space stays so.
- */
-static void populate_pool(void)
-{
-	int fd = open(pool_path, O_RDWR);
-	struct stat st;
-	void *p;
-
-	check(posix_ret(fd), pool_path);
-	check(posix_ret(fstat(fd, &st)), pool_path);
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		die("mmap of the pool", -errno);
-	check(posix_ret(madvise(p, (size_t)st.st_size, MADV_POPULATE_WRITE)), "populate the pool");
-	munmap(p, (size_t)st.st_size);
-	close(fd);
-}
-
 /* Aged: writes 3/4 of the pool once and frees it, so those blocks are no longer known-zero. */
 static void age_pool(struct sys *s)
 {
@@ -508,8 +484,8 @@ static void age_pool(struct sys *s)
 static void udax_setup(struct sys *s)
 {
 	check(udax_mkfs(pool_path, POOL_SIZE, NULL), pool_path);
-	populate_pool();
-	check(udax_mount(pool_path, 0, &s->ufs), pool_path);
+	/* the backing's pages exist and are mapped, as on a DAX device */
+	check(udax_mount(pool_path, UDAX_MOUNT_POPULATE, &s->ufs), pool_path);
 	check(udax_mkdir(s->ufs, "/m", 0755), "mkdir /m");
 	if (aged)
 		age_pool(s);

@@ -21,12 +21,17 @@
  *            an anonymous buffer; the first store into each 2 MiB block after
  *            an fsync (a write-protect fault) against the same store again.
  *
- * usage: sync_bench [-d DIR] [-H] [-s MiB] [-n STORES] [-r ROUNDS] [-p PARTS]
+ * usage: sync_bench [-d DIR] [-H] [-a] [-s MiB] [-n STORES] [-r ROUNDS] [-p PARTS]
  *   -d DIR  pool and kernel files in DIR (e.g. ext4 -o dax in the kvm-dax
  *           guest) instead of /dev/shm; no loop device, no tmpfs mount
  *   -H      pool on the huge=always tmpfs this program mounts (root), so the
  *           kernel maps udax's 2 MiB windows with PMDs, as on pmem; default:
  *           /dev/shm (4 KiB pages)
+ *   -a      aged pool: every free block is written once before the parts, so
+ *           no free space is known to be zero and every allocation zeroes;
+ *           default: a fresh pool (its free space known-zero), mounted with
+ *           UDAX_MOUNT_POPULATE in both cases so the backing's pages exist
+ *           and are mapped, as on a DAX device
  *   -s MiB  size of the part 3/4 file (default 1024)
  *   -n N    stores of parts 1 and 2 (default 1024)
  *   -r R    rounds of part 3 and 4 (median; default 3)
@@ -85,7 +90,7 @@ static int setup_stage; /* bits: 1 image, 2 loop, 4 ext4 mounted, 8 huge mounted
 static uint64_t file_size = 1024 * MiB, nstores = 1024;
 static int rounds = 3;
 static const char *parts = "1234";
-static bool given_dir, pool_huge;
+static bool given_dir, pool_huge, aged;
 static volatile pid_t child;
 
 static struct udax_fs *ufs;
@@ -692,12 +697,8 @@ static void part_fsync_steady(void)
 
 /* ---- set-up: the pool, the machine, the kernel file systems ---- */
 
-/*
- * Fills the pool's free space once and frees it, so the backing's pages exist
- * and are mapped, as on a DAX device: otherwise the first column to allocate
- * would pay for the host populating fresh memory.
- */
-static void warm_pool(void)
+/* -a: writes the pool's free space once and frees it: nothing is known-zero any more. */
+static void age_pool(void)
 {
 	struct udax_statfs sf;
 	struct udax_file *f;
@@ -728,12 +729,15 @@ static int bench(void)
 	check(pmem_open(path, PMEM_O_CREATE | PMEM_O_FORCE_FLUSH, PMD, &flush_pm), path);
 	unlink(path);
 	check(udax_mkfs(pool_path, (pool + PMD - 1) / PMD * PMD, NULL), "mkfs");
-	check(udax_mount(pool_path, 0, &ufs), "mount");
+	/* the backing's pages exist and are mapped, as on a DAX device */
+	check(udax_mount(pool_path, UDAX_MOUNT_POPULATE, &ufs), "mount");
 	check(udax_info(ufs, &info), "info");
-	warm_pool();
-	printf("udax pool: %s, %llu MiB, %s media, persist by %s (%s), UDAX_FORCE_FLUSH=1\n",
+	if (aged)
+		age_pool();
+	printf("udax pool: %s, %llu MiB, %s media, persist by %s (%s), UDAX_FORCE_FLUSH=1, %s\n",
 	       pool_path, (unsigned long long)(info.media_size / MiB), info.kind, info.persist,
-	       info.flush_insn);
+	       info.flush_insn,
+	       aged ? "aged (every block written once)" : "fresh (free space known-zero)");
 	for (int i = 0; i < NKDIR; i++)
 		if (kdirs[i].on)
 			printf("kernel column %s: %s\n", kdirs[i].name, kdirs[i].path);
@@ -851,7 +855,8 @@ static void kernel_setup(void)
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [-d DIR] [-s MiB] [-n STORES] [-r ROUNDS 1..%d] [-p PARTS]\n",
+	fprintf(stderr,
+		"usage: %s [-d DIR] [-H] [-a] [-s MiB] [-n STORES] [-r ROUNDS 1..%d] [-p PARTS]\n",
 		argv0, MAX_ROUNDS);
 	return 2;
 }
@@ -861,12 +866,14 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	int opt, st = 1;
 
-	while ((opt = getopt(argc, argv, "d:Hs:n:r:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:Has:n:r:p:")) != -1) {
 		if (opt == 'd') {
 			snprintf(work_dir, sizeof(work_dir), "%s", optarg);
 			given_dir = true;
 		} else if (opt == 'H') {
 			pool_huge = true;
+		} else if (opt == 'a') {
+			aged = true;
 		} else if (opt == 's') {
 			file_size = strtoull(optarg, NULL, 0) * MiB / PMD * PMD;
 		} else if (opt == 'n') {

@@ -94,15 +94,23 @@ static unsigned group_free(struct udaxfs *fs, uint64_t g)
 }
 
 /*
- * The first free group, lowest first, below or above the zero mark alike: a
- * group freed below the mark has its backing pages in place, while one above
- * it may be a hole of the backing (mkfs punched it) that the host populates
- * page by page on first touch, which on tmpfs costs more than the zeroing it
- * saves for a file written densely (docs/udaxfs.md, "Allocator").
+ * The first free group. Lowest first, below or above the zero mark alike,
+ * unless every page of the pool is mapped (udaxfs_populate): a group freed
+ * below the mark has its backing pages in place, while one above it may be a
+ * hole of the backing (mkfs punched it) that the host populates page by page
+ * on first touch, which on tmpfs costs more than the zeroing it saves for a
+ * file written densely (docs/udaxfs.md, "Allocator"). With the pages there,
+ * groups from the mark on come first: they need no zeroing at all.
  */
 int alloc_huge(struct udaxfs *fs, uint64_t *blk)
 {
-	for (uint64_t g = 0; g < ngroups(fs); g++) {
+	uint64_t n = ngroups(fs), first = 0;
+
+	if (fs->populated)
+		first = (fs->zero_mark + UDAXFS_PMD_BLOCKS - 1) / UDAXFS_PMD_BLOCKS % n;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t g = (first + i) % n;
+
 		if (group_free(fs, g) == UDAXFS_PMD_BLOCKS) {
 			*blk = g * UDAXFS_PMD_BLOCKS;
 			return alloc_set(fs, *blk, UDAXFS_PMD_BLOCKS, true);

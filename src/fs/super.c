@@ -508,6 +508,18 @@ int udaxfs_mount(const char *path, struct udaxfs **out)
 	return 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+int udaxfs_populate(struct udaxfs *fs)
+{
+	if (madvise(fs->base, blk_off(fs->sb.nblocks), MADV_POPULATE_WRITE))
+		return udax_err(errno, "%s: populate: %s", pmem_path(fs->pm), strerror(errno));
+	fs->populated = true;
+	return 0;
+}
+
 int udaxfs_unmount(struct udaxfs *fs)
 {
 	if (fs->nodes)

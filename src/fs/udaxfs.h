@@ -22,6 +22,8 @@ int udaxfs_mkfs(const char *path, uint64_t size, uint64_t ninodes, uint64_t raw_
 int udaxfs_raw_region(const char *path, uint64_t *off, uint64_t *len);
 int udaxfs_mount(const char *path, struct udaxfs **out);
 int udaxfs_unmount(struct udaxfs *fs);
+/* Populates the mapping of the pool; allocations then prefer known-zero space. */
+int udaxfs_populate(struct udaxfs *fs);
 int udaxfs_fsck(const char *path, unsigned flags, char **report);
 
 /* Resolves (with O_CREAT: creates) @path and returns a reference to its node. */

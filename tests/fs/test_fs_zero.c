@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -391,6 +392,66 @@ static void test_punch_refused(void)
 }
 
 /* A version 1 pool (no zero mark) is refused as another format version. */
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	CHECK_OK(getrusage(RUSAGE_SELF, &ru));
+	return ru.ru_minflt;
+}
+
+/*
+ * A 2 MiB file written, deleted, then another: where the second one lands,
+ * and how many page faults writing it took.
+ */
+static void write_twice(unsigned flags, uint64_t *first, uint64_t *second, long *faults)
+{
+	const char *pool = fstest_pool("populate.pool", POOL_SIZE);
+	static uint8_t buf[2 * MIB];
+	struct udax_file *f;
+	struct udax_fs *fs;
+	long before;
+
+	CHECK_OK(udax_mount(pool, flags, &fs));
+	memset(buf, 0xa5, sizeof(buf));
+	f = open_rw(fs, "/a");
+	CHECK_EQ(udax_pwrite(f, buf, sizeof(buf), 0), sizeof(buf));
+	*first = media_block(f, 0);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unlink(fs, "/a"));
+	f = open_rw(fs, "/b");
+	before = minor_faults();
+	CHECK_EQ(udax_pwrite(f, "e", 1, 2 * MIB - 1), 1); /* 2 MiB long: a whole group */
+	CHECK_EQ(udax_pwrite(f, "b", 1, 0), 1);
+	*faults = minor_faults() - before;
+	*second = media_block(f, 0);
+	/* wherever it landed, nothing of /a shows */
+	check_range(f, 0, 2 * MIB - 1, 0, "b", 1);
+	check_range(f, 2 * MIB - 1, 2 * MIB, 2 * MIB - 1, "e", 1);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	fstest_fsck_clean(pool);
+}
+
+/* UDAX_MOUNT_POPULATE: no fault on udax's own accesses, and zero groups first. */
+static void test_populate(void)
+{
+	uint64_t first, second;
+	long faults;
+	struct udax_fs *fs;
+
+	CHECK_ERR(udax_mount(fstest_pool("flags.pool", POOL_SIZE), 0x2, &fs), EINVAL);
+	/* without it: the freed group is reused (lowest first), its pages fault in */
+	write_twice(0, &first, &second, &faults);
+	CHECK_EQ(second, first);
+	/* with it: a group from the zero mark on, and no page fault on the pool */
+	write_twice(UDAX_MOUNT_POPULATE, &first, &second, &faults);
+	CHECK(second != first);
+	CHECK(second >= first + UDAXFS_PMD_BLOCKS);
+	/* (a few come from the process's own heap; a 4 KiB backing would need 512) */
+	CHECK(faults < (long)UDAXFS_PMD_BLOCKS / 16);
+}
+
 static void test_old_version(void)
 {
 	const char *pool = fstest_pool("v1.pool", POOL_SIZE);
@@ -412,5 +473,6 @@ int main(void)
 	test_mkfs_over_data();
 	test_punch_refused();
 	test_old_version();
+	test_populate();
 	return 0;
 }
