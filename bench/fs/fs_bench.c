@@ -489,7 +489,7 @@ static void udax_setup(struct sys *s)
 	check(udax_mkdir(s->ufs, "/m", 0755), "mkdir /m");
 	if (aged)
 		age_pool(s);
-	printf("udax pool: %s\n", aged ? "aged (every block written once)" : "fresh (known-zero)");
+	printf("udax pool: %s\n", aged ? "aged (3/4 of it written once and freed)" : "fresh (known-zero)");
 }
 
 static void raw_setup(void)

@@ -359,6 +359,46 @@ static bool hole_column(int i)
 	return kdirs[i].on && i != KD_HUGE && (i != KD_DIR || given_dir);
 }
 
+/* -a: writes the pool's free space once and frees it: nothing is known-zero any more. */
+static void age_pool(void)
+{
+	struct udax_statfs sf;
+	struct udax_file *f;
+	uint64_t len;
+	void *p;
+
+	check(udax_statfs(ufs, &sf), "statfs");
+	len = (sf.blocks_free - 1024) * BLK / PMD * PMD;
+	check(udax_open(ufs, "/warm", O_CREAT | O_RDWR, 0644, &f), "open /warm");
+	check(udax_fallocate(f, 0, 0, (off_t)len), "fallocate /warm");
+	/* stores reach every block, also where a file system below keeps unwritten extents */
+	check(udax_mmap(f, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p), "mmap /warm");
+	memset(p, 0, len);
+	check(udax_fsync(f), "fsync /warm");
+	check(udax_munmap(p, len), "munmap /warm");
+	check(udax_close(f), "close");
+	check(udax_unlink(ufs, "/warm"), "unlink");
+}
+
+/* A new pool, mounted; fresh (its free space known-zero) unless -a. */
+static void pool_make(void)
+{
+	uint64_t pool = file_size + HOLE_SIZE + nstores * BLK + 64 * MiB;
+
+	check(udax_mkfs(pool_path, (pool + PMD - 1) / PMD * PMD, NULL), "mkfs");
+	/* the backing's pages exist and are mapped, as on a DAX device */
+	check(udax_mount(pool_path, UDAX_MOUNT_POPULATE, &ufs), "mount");
+	if (aged)
+		age_pool();
+}
+
+/* Each allocating column starts from the same pool state, not the last one's leftovers. */
+static void pool_reset(void)
+{
+	check(udax_unmount(ufs), "unmount");
+	pool_make();
+}
+
 static void part_holes(void)
 {
 	struct lat sync, msy, pw, app, kern[NKDIR], kapp[NKDIR];
@@ -370,8 +410,11 @@ static void part_holes(void)
 	lat_init(&pw, "udax pwrite into the holes + fdatasync");
 	lat_init(&app, "udax pwrite append + fdatasync (base)");
 	holes_udax(MAP_SHARED_VALIDATE | MAP_SYNC, BY_UDAX_PERSIST, &sync);
+	pool_reset();
 	holes_udax(MAP_SHARED, BY_UDAX_MSYNC, &msy);
+	pool_reset();
 	pwrite_holes_udax(&pw);
+	pool_reset();
 	append_udax(&app);
 	for (int i = 0; kernel && i < NKDIR; i++) {
 		if (!hole_column(i))
@@ -697,47 +740,22 @@ static void part_fsync_steady(void)
 
 /* ---- set-up: the pool, the machine, the kernel file systems ---- */
 
-/* -a: writes the pool's free space once and frees it: nothing is known-zero any more. */
-static void age_pool(void)
-{
-	struct udax_statfs sf;
-	struct udax_file *f;
-	uint64_t len;
-	void *p;
-
-	check(udax_statfs(ufs, &sf), "statfs");
-	len = (sf.blocks_free - 1024) * BLK / PMD * PMD;
-	check(udax_open(ufs, "/warm", O_CREAT | O_RDWR, 0644, &f), "open /warm");
-	check(udax_fallocate(f, 0, 0, (off_t)len), "fallocate /warm");
-	/* stores reach every block, also where a file system below keeps unwritten extents */
-	check(udax_mmap(f, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p), "mmap /warm");
-	memset(p, 0, len);
-	check(udax_fsync(f), "fsync /warm");
-	check(udax_munmap(p, len), "munmap /warm");
-	check(udax_close(f), "close");
-	check(udax_unlink(ufs, "/warm"), "unlink");
-}
-
 static int bench(void)
 {
 	struct udax_info info;
 	char path[400];
-	uint64_t pool = file_size + HOLE_SIZE + nstores * BLK + 64 * MiB;
 
 	setenv("UDAX_FORCE_FLUSH", "1", 1);
 	snprintf(path, sizeof(path), "%s/sync_bench.flush.%d", work_dir, getpid());
 	check(pmem_open(path, PMEM_O_CREATE | PMEM_O_FORCE_FLUSH, PMD, &flush_pm), path);
 	unlink(path);
-	check(udax_mkfs(pool_path, (pool + PMD - 1) / PMD * PMD, NULL), "mkfs");
-	/* the backing's pages exist and are mapped, as on a DAX device */
-	check(udax_mount(pool_path, UDAX_MOUNT_POPULATE, &ufs), "mount");
+	pool_make();
 	check(udax_info(ufs, &info), "info");
-	if (aged)
-		age_pool();
 	printf("udax pool: %s, %llu MiB, %s media, persist by %s (%s), UDAX_FORCE_FLUSH=1, %s\n",
 	       pool_path, (unsigned long long)(info.media_size / MiB), info.kind, info.persist,
 	       info.flush_insn,
-	       aged ? "aged (every block written once)" : "fresh (free space known-zero)");
+	       aged ? "aged (every free block written once), remade for each udax column of part 1"
+	       : "fresh (free space known-zero), remade for each udax column of part 1");
 	for (int i = 0; i < NKDIR; i++)
 		if (kdirs[i].on)
 			printf("kernel column %s: %s\n", kdirs[i].name, kdirs[i].path);

@@ -60,8 +60,10 @@ struct dax_fault_file {
 /*
  * What the address space layer does for the fault core. @vma is the
  * dax_vm_fault's vma cookie. Each returns 0 or -errno.
- *  insert_pfn  - show media [media_off, +len) at [addr, +len), writable or
- *                read-only (vmf_insert_page_mkwrite / vmf_insert_folio_pmd).
+ *  insert_pfn  - show media [media_off, +len) at [addr, +len), writable
+ *                (DAX_INSERT_WRITABLE) or read-only (vmf_insert_page_mkwrite /
+ *                vmf_insert_folio_pmd); DAX_INSERT_LAZY: leave the kernel's page
+ *                tables to fill page by page as the pages are touched.
  *  insert_zero - show zeros at [addr, +len), read-only (the zero page, or the
  *                huge zero folio when len is 2 MiB).
  *  insert_cow  - a private writable copy of media [media_off, +4 KiB), or of
@@ -72,9 +74,12 @@ struct dax_fault_file {
  *  is_shown    - true if [addr, +len) already shows media from media_off on
  *                (writable, if asked): the fast path stops there.
  */
+#define DAX_INSERT_WRITABLE 0x1
+#define DAX_INSERT_LAZY	    0x2
+
 struct dax_vm_ops {
 	int (*insert_pfn)(void *vma, uintptr_t addr, struct pmem *pm, uint64_t media_off,
-			  size_t len, bool writable);
+			  size_t len, unsigned flags);
 	int (*insert_zero)(void *vma, uintptr_t addr, size_t len);
 	int (*insert_cow)(void *vma, uintptr_t addr, struct pmem *pm, uint64_t media_off);
 	void (*unmap_mapping_range)(void *vma, struct dax_mapping *m, uint64_t index, uint64_t nr);

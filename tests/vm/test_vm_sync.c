@@ -114,6 +114,46 @@ static void test_sync_fault(void)
 	fake_free(fs);
 }
 
+/* True if the kernel has a page-table entry for the page at @addr (/proc/self/pagemap). */
+static bool pte_present(const void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+
+	CHECK(fd >= 0);
+	CHECK_EQ(pread(fd, &e, sizeof(e), (off_t)((uintptr_t)addr / PG * sizeof(e))), sizeof(e));
+	close(fd);
+	return e >> 63;
+}
+
+/*
+ * On 4 KiB media a write fault in a MAP_SYNC mapping leaves its window to
+ * fill page by page (one store, one page-table entry); the same store in a
+ * plain shared mapping prefills the whole window.
+ */
+static void test_sync_window_lazy(void)
+{
+	struct fake_fs *fs = fake_new(16 * MiB, 4 * MiB);
+	char *p;
+
+	p = map(fs, NULL, 4 * MiB, MAP_SHARED_VALIDATE | MAP_SYNC, 0);
+	p[7] = 'a';
+	CHECK(pte_present(p));
+	CHECK(!pte_present(p + PG));
+	CHECK(!pte_present(p + 100 * PG));
+	p[PG] = 'b'; /* the kernel maps the neighbour when it is touched */
+	CHECK(pte_present(p + PG));
+	CHECK_EQ(fs->base[fs->ext[0].media + PG], 'b');
+	CHECK_OK(vm_munmap(p, 4 * MiB));
+	p = map(fs, NULL, 4 * MiB, MAP_SHARED, 0);
+	p[2 * MiB + 7] = 'c';
+	CHECK(pte_present(p + 2 * MiB));
+	CHECK(pte_present(p + 2 * MiB + PG));
+	CHECK(pte_present(p + 2 * MiB + 100 * PG));
+	CHECK_OK(vm_munmap(p, 4 * MiB));
+	fake_free(fs);
+}
+
 /*
  * Writeback: the first store dirties what the fault mapped; fsync flushes
  * it once, cleans it and write-protects it; the next store faults once and
@@ -308,6 +348,7 @@ int main(void)
 	test_watchdog(60);
 	test_flags();
 	test_sync_fault();
+	test_sync_window_lazy();
 	test_writeback();
 	test_writeback_pte();
 	test_power_loss();
