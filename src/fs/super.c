@@ -366,7 +366,10 @@ static void mkfs_zero_bytes(struct udaxfs *fs, uint64_t from, uint64_t to)
  * Makes the data area of a file backing read as zero: a hole punched over the
  * pages that lie wholly inside it (hugetlbfs punches whole huge pages only),
  * the ragged ends zeroed by hand. On a backing that keeps data across a power
- * loss, the punch is made durable before the superblock that relies on it.
+ * loss, the range is allocated again (unwritten extents on ext4 and XFS: they
+ * read as zero), so the space pmem_open reserved stays reserved and a later
+ * store cannot meet a full host file system; then the change is made durable
+ * before the superblock that relies on it.
  */
 static int mkfs_punch_data(struct udaxfs *fs)
 {
@@ -379,7 +382,9 @@ static int mkfs_punch_data(struct udaxfs *fs)
 		if (fallocate(pmem_fd(fs->pm), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)a,
 			      (off_t)(b - a)))
 			return -errno;
-		if (!in->is_volatile && fsync(pmem_fd(fs->pm)))
+		if (!in->is_volatile &&
+		    (fallocate(pmem_fd(fs->pm), FALLOC_FL_KEEP_SIZE, (off_t)a, (off_t)(b - a)) ||
+		     fsync(pmem_fd(fs->pm))))
 			return -errno;
 	} else {
 		a = b = to;

@@ -452,6 +452,33 @@ static void test_populate(void)
 	CHECK(faults < (long)UDAXFS_PMD_BLOCKS / 16);
 }
 
+/*
+ * On a persistent file backing, mkfs --size reserves the pool's blocks, and
+ * the punch that makes the data area read as zero must not give them back: a
+ * store into a hole of the pool file could then meet a full host file system.
+ */
+static void test_mkfs_keeps_space(void)
+{
+	char path[512];
+	struct pmem *pm;
+	struct stat st;
+	bool volatile_media;
+
+	snprintf(path, sizeof(path), "%s/reserved.pool", test_tmpdir());
+	CHECK_OK(udax_mkfs(path, POOL_SIZE, NULL));
+	CHECK_OK(pmem_open(path, 0, 0, &pm));
+	volatile_media = pmem_get_info(pm)->is_volatile;
+	pmem_close(pm);
+	CHECK_OK(stat(path, &st));
+	if (volatile_media) {
+		printf("mkfs_keeps_space: %s is volatile (no reservation): not checked\n", path);
+		return;
+	}
+	CHECK((uint64_t)st.st_blocks * 512 >= POOL_SIZE);
+	CHECK_EQ(read_super(path, 0).zero_start, read_super(path, 0).data_start);
+	fstest_fsck_clean(path);
+}
+
 static void test_old_version(void)
 {
 	const char *pool = fstest_pool("v1.pool", POOL_SIZE);
@@ -474,5 +501,6 @@ int main(void)
 	test_punch_refused();
 	test_old_version();
 	test_populate();
+	test_mkfs_keeps_space();
 	return 0;
 }
