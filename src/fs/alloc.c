@@ -49,10 +49,12 @@ int alloc_set(struct udaxfs *fs, uint64_t blk, uint64_t len, bool used)
 	if (blk < fs->sb.data_start || blk + len > fs->sb.nblocks || blk + len < blk)
 		return udax_err(EUCLEAN, "blocks %llu+%llu outside the data area",
 				(unsigned long long)blk, (unsigned long long)len);
-	for (uint64_t b = blk; b < blk + len; b++) {
-		uint64_t mask = 1ull << (b % 64);
-		uint64_t *w;
+	/* a 64-bit word at a time: the bits of [b, b + n) that share one word */
+	for (uint64_t b = blk, n; b < blk + len; b += n) {
+		uint64_t mask, wrong, *w;
 
+		n = 64 - b % 64 < blk + len - b ? 64 - b % 64 : blk + len - b;
+		mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << (b % 64);
 		if (bitmap_blk(fs, b) != cur) {
 			cur = bitmap_blk(fs, b);
 			ret = tx_write(fs, cur, (void **)&words);
@@ -60,8 +62,10 @@ int alloc_set(struct udaxfs *fs, uint64_t blk, uint64_t len, bool used)
 				return ret;
 		}
 		w = &words[(b % BITS_PER_BLOCK) / 64];
-		if (!!(*w & mask) == used)
-			return udax_err(EUCLEAN, "block %llu is already %s", (unsigned long long)b,
+		wrong = (used ? *w : ~*w) & mask;
+		if (wrong)
+			return udax_err(EUCLEAN, "block %llu is already %s",
+					(unsigned long long)(b - b % 64 + (uint64_t)__builtin_ctzll(wrong)),
 					used ? "in use" : "free");
 		*w ^= mask;
 	}

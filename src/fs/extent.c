@@ -136,6 +136,20 @@ int extmap_load(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di, 
 	return ret;
 }
 
+int extmap_copy(struct extmap *dst, const struct extmap *src)
+{
+	int ret;
+
+	dst->e = NULL;
+	dst->n = dst->cap = 0;
+	ret = extmap_reserve(dst, src->n);
+	if (ret)
+		return ret;
+	memcpy(dst->e, src->e, src->n * sizeof(*src->e));
+	dst->n = src->n;
+	return 0;
+}
+
 void extmap_free(struct extmap *m)
 {
 	free(m->e);

@@ -171,6 +171,8 @@ int orphans_release(struct udaxfs *fs, unsigned *count);
 /* extent.c: an inode's extent map, loaded into memory for one operation */
 int extmap_load(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di, struct extmap *m);
 int extmap_store(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struct extmap *m);
+/* A copy of @src in a new @dst (a valid, empty @dst on error). */
+int extmap_copy(struct extmap *dst, const struct extmap *src);
 void extmap_free(struct extmap *m);
 uint32_t extmap_find(const struct extmap *m, uint64_t lblk);
 int extmap_insert(struct extmap *m, uint64_t lblk, uint64_t pblk, uint64_t len);

@@ -31,18 +31,23 @@ static void iomap_from_extent(const struct udaxfs_extent *e, uint64_t lo, uint64
 	iomap->type = IOMAP_MAPPED;
 }
 
-/* Allocates the hole at @pos (a write) and reports the new extent, clipped to the hole. */
-static int iomap_alloc(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+/*
+ * Allocates the hole at @pos (a write) and reports the new extent, clipped to
+ * the hole. Works on a copy of the node's map (loaded and checked already)
+ * and leaves the new map in the node, valid once the caller's commit is: the
+ * caller drops it if the commit fails (udaxfs_iomap_begin).
+ */
+static int iomap_alloc(struct udaxfs *fs, struct udaxfs_node *node, uint64_t pos, uint64_t len,
 		       struct iomap *iomap)
 {
-	uint64_t lblk = pos >> UDAXFS_BLOCK_SHIFT, last, hole, lo;
+	uint64_t lblk = pos >> UDAXFS_BLOCK_SHIFT, last, hole, lo, ino = node->ino;
 	struct udaxfs_inode di;
 	struct extmap m;
 	uint32_t i;
 	int ret = inode_read(fs, ino, &di);
 
 	if (!ret)
-		ret = extmap_load(fs, ino, &di, &m);
+		ret = extmap_copy(&m, &node->map);
 	if (ret)
 		return ret;
 	/* NEW covers only what this call allocated: the hole around pos. */
@@ -62,12 +67,16 @@ static int iomap_alloc(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t l
 		ret = extmap_store(fs, ino, &di, &m);
 	if (!ret)
 		ret = inode_write(fs, ino, &di);
-	if (!ret) {
-		iomap_from_extent(&m.e[extmap_find(&m, lblk)], lo, lblk + hole, iomap);
-		iomap->flags = IOMAP_F_NEW;
+	if (ret) {
+		extmap_free(&m);
+		return ret;
 	}
-	extmap_free(&m);
-	return ret;
+	iomap_from_extent(&m.e[extmap_find(&m, lblk)], lo, lblk + hole, iomap);
+	iomap->flags = IOMAP_F_NEW;
+	extmap_free(&node->map); /* extmap_store marked it stale: @m replaces it */
+	node->map = m;
+	node->map_valid = true;
+	return 0;
 }
 
 /*
@@ -104,7 +113,7 @@ static int iomap_map(struct udaxfs *fs, struct udaxfs_node *node, uint64_t pos, 
 	iomap->base = fs->base;
 	hole = extmap_hole_len(m, lblk, UINT32_MAX);
 	if (hole && (flags & IOMAP_WRITE))
-		return iomap_alloc(fs, node->ino, pos, len, iomap);
+		return iomap_alloc(fs, node, pos, len, iomap);
 	if (hole) {
 		iomap->offset = blk_off(lblk);
 		iomap->length = blk_off(hole);
@@ -123,9 +132,15 @@ static int udaxfs_iomap_begin(void *host, uint64_t pos, uint64_t len, unsigned f
 			      struct iomap *iomap)
 {
 	struct udaxfs_node *node = host;
+	struct udaxfs *fs = node->fs;
+	int ret;
 
-	fs_enter(node->fs);
-	return fs_leave(node->fs, iomap_map(node->fs, node, pos, len, flags, iomap));
+	fs_enter(fs);
+	ret = tx_end(fs, iomap_map(fs, node, pos, len, flags, iomap));
+	if (ret)
+		node->map_valid = false; /* an allocation's map that did not commit */
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
 }
 
 static int udaxfs_iomap_end(void *host, uint64_t pos, uint64_t len, uint64_t written,

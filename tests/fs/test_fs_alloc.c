@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The 2 MiB-aware allocator, fiemap, and the iomap interface of udaxfs. */
+#include "fs/fs.h"
 #include "fs/udaxfs.h"
 #include "fstest.h"
 
@@ -153,6 +154,54 @@ static void test_iomap(const char *pool)
 	CHECK_OK(udaxfs_unmount(ufs));
 }
 
+/* A transaction with blocks [base + 61, base + 131) in use: ragged ends in two words. */
+static void set_ragged(struct udaxfs *ufs, uint64_t base)
+{
+	tx_abort(ufs); /* a failed alloc_set leaves its transaction to be aborted */
+	tx_begin(ufs);
+	CHECK_OK(alloc_set(ufs, base + 61, 70, true)); /* bits 61-63, a whole word, 0-2 */
+}
+
+static void check_clash(const char *want_fmt, uint64_t blk)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), want_fmt, (unsigned long long)blk);
+	CHECK(strstr(test_errormsg(), want));
+}
+
+/* The bitmap's word-at-a-time updates: ragged runs across words, and the exact block of a clash. */
+static void test_alloc_set(const char *pool)
+{
+	struct udaxfs *ufs;
+	uint64_t free_before, pmd, base;
+
+	CHECK_OK(udaxfs_mount(pool, &ufs));
+	base = ufs->sb.nblocks - 4 * UDAXFS_PMD_BLOCKS; /* free space at the end of the pool */
+	tx_begin(ufs);
+	free_before = alloc_count_free(ufs, &pmd);
+	set_ragged(ufs, base);
+	for (uint64_t b = base + 55; b < base + 140; b++)
+		CHECK_EQ(alloc_test(ufs, b), b >= base + 61 && b < base + 131);
+	CHECK_EQ(alloc_count_free(ufs, &pmd), free_before - 70);
+	/* a clash names its first block */
+	CHECK_ERR(alloc_set(ufs, base + 40, 30, true), EUCLEAN);
+	check_clash("block %llu is already in use", base + 61);
+	set_ragged(ufs, base);
+	CHECK_ERR(alloc_set(ufs, base + 120, 20, false), EUCLEAN);
+	check_clash("block %llu is already free", base + 131);
+	set_ragged(ufs, base);
+	CHECK_OK(alloc_set(ufs, base + 61, 70, false));
+	CHECK_EQ(alloc_count_free(ufs, &pmd), free_before);
+	CHECK_OK(alloc_set(ufs, base, 3 * UDAXFS_PMD_BLOCKS, true)); /* whole words only */
+	CHECK_EQ(alloc_count_free(ufs, &pmd), free_before - 3 * UDAXFS_PMD_BLOCKS);
+	CHECK(alloc_test(ufs, base) && alloc_test(ufs, base + 3 * UDAXFS_PMD_BLOCKS - 1));
+	CHECK(!alloc_test(ufs, base + 3 * UDAXFS_PMD_BLOCKS));
+	tx_abort(ufs); /* nothing of it reaches the media */
+	CHECK_EQ(alloc_count_free(ufs, &pmd), free_before);
+	CHECK_OK(udaxfs_unmount(ufs));
+}
+
 int main(void)
 {
 	const char *pool;
@@ -165,6 +214,7 @@ int main(void)
 	test_aging();
 	CHECK_OK(udax_unmount(fs));
 	test_iomap(pool);
+	test_alloc_set(pool);
 	fstest_fsck_clean(pool);
 	return 0;
 }
