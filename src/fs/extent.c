@@ -176,6 +176,20 @@ static int chain_resize(struct udaxfs *fs, uint64_t *blks, int have, unsigned wa
 	return 0;
 }
 
+/*
+ * True if extent block @blk already holds exactly what extmap_store would
+ * write there: then it is left alone, so a change near the end of a long map
+ * rewrites, checksums and journals only the blocks it reaches.
+ */
+static bool extb_holds(struct udaxfs *fs, uint64_t blk, uint64_t ino, uint64_t next,
+		       const struct udaxfs_extent *e, uint32_t cnt)
+{
+	const struct udaxfs_extblock *b = tx_read(fs, blk);
+
+	return b->magic == UDAXFS_EXTB_MAGIC && b->owner == ino && b->next == next &&
+	       b->count == cnt && !memcmp(b->ext, e, cnt * sizeof(*e));
+}
+
 int extmap_store(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struct extmap *m)
 {
 	uint64_t blks[UDAXFS_EXT_CHAIN_MAX];
@@ -199,16 +213,22 @@ int extmap_store(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struc
 	for (unsigned i = 0; i < want; i++) {
 		struct udaxfs_extblock *b;
 		uint32_t cnt = m->n - done;
+		uint64_t next = i + 1 < want ? blks[i + 1] : 0;
 
+		if (cnt > UDAXFS_EXTB_EXTENTS)
+			cnt = UDAXFS_EXTB_EXTENTS;
+		/* checked by extmap_chain_blocks above, so its checksum is sound */
+		if (i < (unsigned)have && extb_holds(fs, blks[i], ino, next, m->e + done, cnt)) {
+			done += cnt;
+			continue;
+		}
 		ret = tx_write(fs, blks[i], (void **)&b);
 		if (ret)
 			return ret;
-		if (cnt > UDAXFS_EXTB_EXTENTS)
-			cnt = UDAXFS_EXTB_EXTENTS;
 		memset(b, 0, sizeof(*b));
 		b->magic = UDAXFS_EXTB_MAGIC;
 		b->owner = ino;
-		b->next = i + 1 < want ? blks[i + 1] : 0;
+		b->next = next;
 		b->count = cnt;
 		memcpy(b->ext, m->e + done, cnt * sizeof(*m->e));
 		b->crc = crc32c_skip(b, sizeof(*b), offsetof(struct udaxfs_extblock, crc));

@@ -202,6 +202,53 @@ static void test_alloc_set(const char *pool)
 	CHECK_OK(udaxfs_unmount(ufs));
 }
 
+/*
+ * extmap_store rewrites only the extent blocks whose contents change: a map of
+ * three chain blocks stored again unchanged touches none, a change in the last
+ * block touches that one alone.
+ */
+static void test_extmap_store_skips(const char *pool)
+{
+	uint64_t blks[UDAXFS_EXT_CHAIN_MAX];
+	struct udaxfs_node *node;
+	struct udaxfs_inode di;
+	struct udax_file *f;
+	struct udaxfs *ufs;
+	struct extmap m;
+	int nchain;
+
+	/* 6 MiB allocated, then every other 4 KiB punched: 768 extents */
+	fs = fstest_mount(pool);
+	CHECK_OK(udax_open(fs, "/frag", O_CREAT | O_RDWR, 0644, &f));
+	CHECK_OK(udax_fallocate(f, 0, 0, 6 * MIB));
+	for (uint64_t off = 4096; off < 6 * MIB; off += 8192)
+		CHECK_OK(udax_fallocate(f, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE,
+					(off_t)off, 4096));
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+
+	CHECK_OK(udaxfs_mount(pool, &ufs));
+	CHECK_OK(udaxfs_open(ufs, "/frag", O_RDWR, 0, &node));
+	tx_begin(ufs);
+	CHECK_OK(inode_read(ufs, node->ino, &di));
+	CHECK_EQ(di.nextents, 768);
+	nchain = extmap_chain_blocks(ufs, node->ino, &di, blks, UDAXFS_EXT_CHAIN_MAX);
+	CHECK_EQ(nchain, 3);
+	CHECK_OK(extmap_load(ufs, node->ino, &di, &m));
+	CHECK_OK(extmap_store(ufs, node->ino, &di, &m));
+	for (int i = 0; i < nchain; i++)
+		CHECK(!tx_has(ufs, blks[i]));
+	m.n--; /* without the last extent only the last block's contents change */
+	CHECK_OK(extmap_store(ufs, node->ino, &di, &m));
+	CHECK(!tx_has(ufs, blks[0]));
+	CHECK(!tx_has(ufs, blks[1]));
+	CHECK(tx_has(ufs, blks[2]));
+	tx_abort(ufs);
+	extmap_free(&m);
+	CHECK_OK(udaxfs_close(node));
+	CHECK_OK(udaxfs_unmount(ufs));
+}
+
 int main(void)
 {
 	const char *pool;
@@ -215,6 +262,7 @@ int main(void)
 	CHECK_OK(udax_unmount(fs));
 	test_iomap(pool);
 	test_alloc_set(pool);
+	test_extmap_store_skips(pool);
 	fstest_fsck_clean(pool);
 	return 0;
 }
