@@ -295,12 +295,30 @@ static bool shmem_is_huge(const char *opts, bool internal_mount, char *why, size
 	return false;
 }
 
+/*
+ * True where shmem gives a mapping huge pages without MADV_HUGEPAGE: mounted
+ * huge=always or shmem_enabled=force (memfd: shmem_enabled=always or force).
+ * Elsewhere (within_size, advise) the media layer asks for them per window.
+ */
+static bool shmem_huge_unasked(const char *opts, bool internal_mount)
+{
+	char mode[32];
+
+	shmem_enabled_mode(mode, sizeof(mode));
+	if (!strcmp(mode, "force"))
+		return true;
+	if (internal_mount)
+		return !strcmp(mode, "always");
+	return strcmp(mode, "deny") && has_option(opts, "huge=always");
+}
+
 static void classify_shmem(struct pmem *pm, const char *opts, bool memfd)
 {
 	struct pmem_info *in = &pm->info;
 	char why[128];
 
 	in->pmd_capable = shmem_is_huge(opts, memfd, why, sizeof(why));
+	pm->huge_always = in->pmd_capable && shmem_huge_unasked(opts, memfd);
 	in->kind = memfd	     ? PMEM_KIND_MEMFD
 		   : in->pmd_capable ? PMEM_KIND_HUGE_TMPFS
 				     : PMEM_KIND_TMPFS;

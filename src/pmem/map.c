@@ -67,7 +67,7 @@ static int install(const struct pmem *pm, void *addr, uint64_t off, size_t len, 
 
 	if (ret == -1)
 		return -errno;
-	if (is_huge_shmem(pm))
+	if (is_huge_shmem(pm) && !pm->huge_always) /* one system call less per window */
 		syscall(SYS_madvise, addr, len, MADV_HUGEPAGE);
 	return 0;
 }
