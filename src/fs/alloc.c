@@ -123,21 +123,32 @@ int alloc_huge(struct udaxfs *fs, uint64_t *blk)
 	return -ENOSPC;
 }
 
+/* The first block in [b, end) whose bit is @used, or end; a 64-bit word at a time. */
+static uint64_t find_bit(struct udaxfs *fs, uint64_t b, uint64_t end, bool used)
+{
+	while (b < end) {
+		uint64_t w = *bitmap_word(fs, b) >> (b % 64);
+
+		w = (used ? w : ~w) & (b % 64 ? ~0ull >> (b % 64) : ~0ull);
+		if (w) {
+			b += (uint64_t)__builtin_ctzll(w);
+			return b < end ? b : end;
+		}
+		b += 64 - b % 64;
+	}
+	return end;
+}
+
 /* First free run in group @g, at most @want blocks long. */
 static uint64_t group_run(struct udaxfs *fs, uint64_t g, uint64_t want, uint64_t *start)
 {
-	uint64_t b = g * UDAXFS_PMD_BLOCKS, end = b + UDAXFS_PMD_BLOCKS, len = 0;
+	uint64_t b = g * UDAXFS_PMD_BLOCKS, end = b + UDAXFS_PMD_BLOCKS, stop;
 
 	if (end > fs->sb.nblocks)
 		end = fs->sb.nblocks;
-	while (b < end && alloc_test(fs, b))
-		b++;
-	*start = b;
-	while (b < end && len < want && !alloc_test(fs, b)) {
-		b++;
-		len++;
-	}
-	return len;
+	*start = find_bit(fs, b, end, false);
+	stop = find_bit(fs, *start, end, true);
+	return stop - *start < want ? stop - *start : want;
 }
 
 int alloc_small(struct udaxfs *fs, uint64_t want, uint64_t *blk, uint64_t *got)

@@ -197,6 +197,27 @@ static void test_alloc_set(const char *pool)
 	CHECK_EQ(alloc_count_free(ufs, &pmd), free_before - 3 * UDAXFS_PMD_BLOCKS);
 	CHECK(alloc_test(ufs, base) && alloc_test(ufs, base + 3 * UDAXFS_PMD_BLOCKS - 1));
 	CHECK(!alloc_test(ufs, base + 3 * UDAXFS_PMD_BLOCKS));
+	tx_abort(ufs);
+
+	/* small allocations take the first free run of a partly used group, scanned by words */
+	tx_begin(ufs);
+	base &= ~(uint64_t)(UDAXFS_PMD_BLOCKS - 1);
+	CHECK_OK(alloc_set(ufs, base, 61, true));
+	CHECK_OK(alloc_set(ufs, base + 65, 135, true)); /* free: 61-64, then 200 on */
+	ufs->small_hint = base / UDAXFS_PMD_BLOCKS;
+	{
+		uint64_t blk, got;
+
+		CHECK_OK(alloc_small(ufs, 10, &blk, &got));
+		CHECK_EQ(blk, base + 61);
+		CHECK_EQ(got, 4); /* the run ends at the next used block */
+		CHECK_OK(alloc_small(ufs, 2, &blk, &got));
+		CHECK_EQ(blk, base + 200);
+		CHECK_EQ(got, 2);
+		CHECK_OK(alloc_small(ufs, 1000, &blk, &got));
+		CHECK_EQ(blk, base + 202);
+		CHECK_EQ(got, UDAXFS_PMD_BLOCKS - 202); /* up to the group's end */
+	}
 	tx_abort(ufs); /* nothing of it reaches the media */
 	CHECK_EQ(alloc_count_free(ufs, &pmd), free_before);
 	CHECK_OK(udaxfs_unmount(ufs));
