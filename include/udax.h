@@ -383,6 +383,12 @@ struct udax_info {
 	uint64_t free_runs;
 	uint64_t free_runs_small; /* runs shorter than 16 blocks (64 KiB) */
 	uint64_t free_run_max;	  /* blocks in the longest run */
+	/*
+	 * the zero mark (docs/udaxfs.md, "Known-zero free space"): blocks from
+	 * zero_start to nblocks are free and read as zero, so allocating them
+	 * needs no zeroing; nblocks when nothing is known to be zero
+	 */
+	uint64_t zero_start;
 };
 
 /* udax_info - facts about the mounted pool @fs. Errors: -EFAULT (NULL argument). */

@@ -110,6 +110,10 @@ static void info_table(const struct pool_facts *f)
 	pm = permille(pmd_free_blocks(f), sf->blocks_free);
 	printf("free 2 MiB groups   %" PRIu64 "\n", sf->pmd_free);
 	printf("pmd eligible free   %u.%u%%\n", pm / 10, pm % 10);
+	printf("known-zero free     %" PRIu64 " blocks (%s) from block %" PRIu64 "\n",
+	       in->nblocks - in->zero_start,
+	       human_size((in->nblocks - in->zero_start) * in->block_size, h, sizeof(h)),
+	       in->zero_start);
 }
 
 static void info_json(const struct pool_facts *f)
@@ -137,10 +141,11 @@ static void info_json(const struct pool_facts *f)
 	printf(", \"data_blocks\": %" PRIu64 ", \"free_blocks\": %" PRIu64 ", \"inodes\": %" PRIu64
 	       ", \"free_inodes\": %" PRIu64 ", \"free_runs\": %" PRIu64
 	       ", \"free_runs_small\": %" PRIu64 ", \"free_run_max\": %" PRIu64
-	       ", \"free_pmd_groups\": %" PRIu64 ", \"pmd_eligible_free_permille\": %u}\n",
+	       ", \"free_pmd_groups\": %" PRIu64 ", \"pmd_eligible_free_permille\": %u"
+	       ", \"zero_start\": %" PRIu64 "}\n",
 	       sf->blocks, sf->blocks_free, sf->inodes, sf->inodes_free, in->free_runs,
 	       in->free_runs_small, in->free_run_max, sf->pmd_free,
-	       permille(pmd_free_blocks(f), sf->blocks_free));
+	       permille(pmd_free_blocks(f), sf->blocks_free), in->zero_start);
 }
 
 int cmd_info(int argc, char **argv)

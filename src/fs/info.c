@@ -72,6 +72,7 @@ static void fill_super(const struct udaxfs *fs, struct udax_info *info)
 	info->bitmap_blocks = fs->sb.bitmap_blocks;
 	info->itable_blocks = fs->sb.itable_blocks;
 	info->data_start = fs->sb.data_start;
+	info->zero_start = fs->sb.zero_start;
 	if (fs->sb.raw_units) {
 		info->raw_offset = udaxfs_raw_start(&fs->sb);
 		info->raw_size = udaxfs_raw_len(&fs->sb);

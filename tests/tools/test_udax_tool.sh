@@ -103,7 +103,8 @@ inodes              511 (510 free)
 free runs           1 (0 under 64 KiB)
 longest free run    3584 blocks (14.0 MiB)
 free 2 MiB groups   7
-pmd eligible free   100.0%" "" -- info p.pool
+pmd eligible free   100.0%
+known-zero free     3584 blocks (14.0 MiB) from block 512" "" -- info p.pool
 # the backing facts are the media layer's, as `udax media` shows them
 "$udax" media p.pool | sed -n 's/^kind *//p' >want_kind.txt
 "$udax" info p.pool | sed -n 's/^backing *//p' >got_kind.txt
@@ -143,8 +144,9 @@ inodes              511 (508 free)
 free runs           2 (1 under 64 KiB)
 longest free run    3577 blocks (14.0 MiB)
 free 2 MiB groups   6
-pmd eligible free   85.8%" "" -- info q.pool
-expect 0 '{"pool": "q.pool", "uuid": "UUID", "version": 2, "mount_count": 6, "block_size": 4096, "blocks": 4096, "journal_blocks": 258, "bitmap_blocks": 1, "itable_blocks": 32, "data_start": 512, "raw_offset": 0, "raw_size": 0, MEDIA, "data_blocks": 3584, "free_blocks": 3579, "inodes": 511, "free_inodes": 508, "free_runs": 2, "free_runs_small": 1, "free_run_max": 3577, "free_pmd_groups": 6, "pmd_eligible_free_permille": 858}' "" -- info --json q.pool
+pmd eligible free   85.8%
+known-zero free     3577 blocks (14.0 MiB) from block 519" "" -- info q.pool
+expect 0 '{"pool": "q.pool", "uuid": "UUID", "version": 2, "mount_count": 6, "block_size": 4096, "blocks": 4096, "journal_blocks": 258, "bitmap_blocks": 1, "itable_blocks": 32, "data_start": 512, "raw_offset": 0, "raw_size": 0, MEDIA, "data_blocks": 3584, "free_blocks": 3579, "inodes": 511, "free_inodes": 508, "free_runs": 2, "free_runs_small": 1, "free_run_max": 3577, "free_pmd_groups": 6, "pmd_eligible_free_permille": 858, "zero_start": 519}' "" -- info --json q.pool
 
 ### a raw region for device-DAX at the end of the pool: refused sizes change nothing
 sum_before=$(cksum <q.pool)
@@ -185,7 +187,8 @@ inodes              447 (446 free)
 free runs           1 (0 under 64 KiB)
 longest free run    3072 blocks (12.0 MiB)
 free 2 MiB groups   6
-pmd eligible free   100.0%" "" -- info r.pool
+pmd eligible free   100.0%
+known-zero free     3072 blocks (12.0 MiB) from block 512" "" -- info r.pool
 "$udax" info --json r.pool | grep -q '"data_start": 512, "raw_offset": 14680064, "raw_size": 4194304, ' || bad "info --json: no raw region"
 # a pool cut short: the raw region now runs past the media. fsck reports it (it
 # cannot repair it: the region's data is not the file system's), info says so,
