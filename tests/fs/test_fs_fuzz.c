@@ -2,7 +2,9 @@
 /*
  * Corrupt images, at random: bytes of metadata blocks are changed, half of
  * the time with the block's checksum fixed up so that the semantic checks
- * (bounds, counts, types) are reached. Mount, a walk of the whole tree, a few
+ * (bounds, counts, types) are reached. Bytes of the journal's log are changed
+ * too, with the last transaction turned back into a committed one, so that
+ * recovery parses the damaged records. Mount, a walk of the whole tree, a few
  * changes, fsck and fsck --repair must then return errors, never crash or
  * touch memory out of bounds (this test is meant for the ASan build too).
  */
@@ -54,10 +56,28 @@ static uint64_t find_block(uint32_t magic)
 	}
 }
 
+/* The header of the journal in @img. */
+static struct udaxfs_jheader *jheader(uint8_t *img)
+{
+	return (struct udaxfs_jheader *)(img + sb.journal_start * UDAXFS_BLOCK);
+}
+
+/* A byte of the last transaction's log (the header keeps its length after the commit). */
+static uint64_t pick_log(uint64_t *blk)
+{
+	uint32_t len = jheader(image)->log_len;
+	uint64_t o = len ? test_rand() % len : 0;
+
+	*blk = sb.journal_start + 1 + o / UDAXFS_BLOCK;
+	return o % UDAXFS_BLOCK;
+}
+
 /* A metadata byte worth changing: *blk and the offset in it, aimed at fields. */
 static uint64_t pick(uint64_t *blk)
 {
-	switch (test_rand() % 6) {
+	switch (test_rand() % 7) {
+	case 6:
+		return pick_log(blk);
 	case 0:
 		*blk = test_rand() % 2;
 		return test_rand() % sizeof(struct udaxfs_super);
@@ -89,7 +109,12 @@ static void reseal(uint8_t *img, uint64_t blk, uint64_t off)
 	uint32_t magic;
 
 	memcpy(&magic, b, sizeof(magic));
-	if (blk < 2) {
+	if (blk > sb.journal_start && blk < sb.journal_start + sb.journal_blocks) {
+		struct udaxfs_jheader *h = jheader(img);
+
+		h->data_crc = crc32c(0, img + (sb.journal_start + 1) * UDAXFS_BLOCK, h->log_len);
+		h->crc = crc32c_skip(h, sizeof(*h), offsetof(struct udaxfs_jheader, crc));
+	} else if (blk < 2) {
 		struct udaxfs_super *s = (void *)b;
 
 		s->crc = crc32c_skip(s, sizeof(*s), offsetof(struct udaxfs_super, crc));
@@ -116,6 +141,13 @@ static void corrupt(uint8_t *img)
 			*p ^= (uint8_t)(1u << (test_rand() % 8));
 		else
 			*p = (uint8_t)test_rand();
+		if (blk > sb.journal_start && blk < sb.journal_start + sb.journal_blocks) {
+			/* a committed transaction over the damaged log, its header sound */
+			struct udaxfs_jheader *h = jheader(img);
+
+			h->state = UDAXFS_J_COMMITTED;
+			h->crc = crc32c_skip(h, sizeof(*h), offsetof(struct udaxfs_jheader, crc));
+		}
 		if (seal)
 			reseal(img, blk, off);
 	}
