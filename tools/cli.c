@@ -57,28 +57,34 @@ int usage_error(void (*usage)(FILE *), const char *fmt, ...)
 	return usage_line(usage);
 }
 
-int parse_json_opt(int argc, char **argv, const char *expected, void (*usage)(FILE *),
-		   bool *json)
+int parse_flag_opt(int argc, char **argv, const char *shortopts, const struct option *opts,
+		   void (*usage)(FILE *), bool *flag)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return -1;
+		}
+		if (c == '?' || c == ':')
+			return usage_line(usage);
+		*flag = true;
+	}
+	return 0;
+}
+
+int parse_json_opt(int argc, char **argv, const char *expected, void (*usage)(FILE *), bool *json)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int ret = parse_flag_opt(argc, argv, "h", opts, usage, json);
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			return usage_line(usage);
-		}
-	}
+	if (ret)
+		return ret;
 	if (optind != argc - 1)
 		return usage_error(usage, "%s", expected);
 	return 0;

@@ -76,6 +76,14 @@ bool parse_pool_arg(const char *arg, struct pool_ref *ref);
 /* For cp: true only if @arg is POOL:PATH with an existing POOL. */
 bool is_pool_path(const char *arg, struct pool_ref *ref);
 
+struct option;
+/*
+ * The options of subcommands that take --help and at most one flag (any
+ * other option in @opts, which sets *flag): 0, -1 after --help, else the exit
+ * code of a usage error.
+ */
+int parse_flag_opt(int argc, char **argv, const char *shortopts, const struct option *opts,
+		   void (*usage)(FILE *), bool *flag);
 /*
  * The options of subcommands that take only --json and --help, and exactly
  * one argument (at argv[optind] on return 0): -1 after --help, else the exit

@@ -10,28 +10,6 @@
 
 #include "cli.h"
 
-/* Parses --help and at most one flag (-r or -p); -1 after --help. */
-static int parse_flag(int argc, char **argv, const char *shortopts, const struct option *opts,
-		      void (*usage)(FILE *), bool *flag)
-{
-	int c;
-
-	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-		case 'p':
-			*flag = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			return usage_line(usage);
-		}
-	}
-	return 0;
-}
-
 static bool is_root(const char *path)
 {
 	return path[strspn(path, "/")] == 0;
@@ -98,7 +76,7 @@ int cmd_rm(int argc, char **argv)
 	struct pool_ref ref;
 	bool recursive = false;
 	struct udax_fs *fs;
-	int ret = parse_flag(argc, argv, "hr", opts, rm_usage, &recursive);
+	int ret = parse_flag_opt(argc, argv, "hr", opts, rm_usage, &recursive);
 
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;
@@ -156,7 +134,7 @@ int cmd_mkdir(int argc, char **argv)
 	struct pool_ref ref;
 	bool parents = false;
 	struct udax_fs *fs;
-	int ret = parse_flag(argc, argv, "hp", opts, mkdir_usage, &parents);
+	int ret = parse_flag_opt(argc, argv, "hp", opts, mkdir_usage, &parents);
 
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;
@@ -207,7 +185,7 @@ int cmd_mv(int argc, char **argv)
 	char target[4096];
 	bool unused = false;
 	struct udax_fs *fs;
-	int ret = parse_flag(argc, argv, "h", opts, mv_usage, &unused);
+	int ret = parse_flag_opt(argc, argv, "h", opts, mv_usage, &unused);
 
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;
