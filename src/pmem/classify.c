@@ -318,7 +318,7 @@ static void classify_shmem(struct pmem *pm, const char *opts, bool memfd)
 	char why[128];
 
 	in->pmd_capable = shmem_is_huge(opts, memfd, why, sizeof(why));
-	pm->huge_always = in->pmd_capable && shmem_huge_unasked(opts, memfd);
+	pm->huge_advise = in->pmd_capable && !shmem_huge_unasked(opts, memfd);
 	in->kind = memfd	     ? PMEM_KIND_MEMFD
 		   : in->pmd_capable ? PMEM_KIND_HUGE_TMPFS
 				     : PMEM_KIND_TMPFS;

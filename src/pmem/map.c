@@ -53,13 +53,6 @@ static int mmap_flags(const struct pmem *pm)
 	return pm->info.kind == PMEM_KIND_FSDAX ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED;
 }
 
-/* shmem mounted huge=advise (or shmem_enabled=advise) uses huge pages only when asked. */
-static bool is_huge_shmem(const struct pmem *pm)
-{
-	return pm->info.pmd_capable && pm->info.align == PMEM_PAGE_SIZE &&
-	       (pm->info.kind == PMEM_KIND_HUGE_TMPFS || pm->info.kind == PMEM_KIND_MEMFD);
-}
-
 /* Raw system calls only: pmem_map_fixed runs in fault handlers. */
 static int install(const struct pmem *pm, void *addr, uint64_t off, size_t len, int prot)
 {
@@ -67,7 +60,7 @@ static int install(const struct pmem *pm, void *addr, uint64_t off, size_t len, 
 
 	if (ret == -1)
 		return -errno;
-	if (is_huge_shmem(pm) && !pm->huge_always) /* one system call less per window */
+	if (pm->huge_advise) /* huge=advise or within_size shmem: ask for huge pages */
 		syscall(SYS_madvise, addr, len, MADV_HUGEPAGE);
 	return 0;
 }

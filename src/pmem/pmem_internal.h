@@ -37,7 +37,7 @@ struct pmem {
 	void *rw_base;
 	size_t rw_len;
 	struct pmem_recorder *rec; /* power-loss recorder, NULL unless a test armed one */
-	bool huge_always; /* shmem that gives every mapping huge pages unasked (classify.c) */
+	bool huge_advise; /* shmem that maps huge pages only when asked (classify.c) */
 	/* device page references (pagemap.c) */
 	_Atomic uint32_t *page_refs;
 	size_t page_refs_len;
