@@ -301,13 +301,15 @@ static int journal_validate(struct udaxfs *fs, struct udaxfs_jheader *h, char *w
 		return -EUCLEAN;
 	}
 	/* A torn header was never a completed commit: the crc says it is not one. */
-	if (jheader_torn(h) || h->state == UDAXFS_J_EMPTY) {
-		if (!jheader_torn(h))
-			fs->jseq = h->seq;
+	if (jheader_torn(h)) {
 		h->nrec = 0;
 		return 0;
 	}
 	fs->jseq = h->seq;
+	if (h->state == UDAXFS_J_EMPTY) {
+		h->nrec = 0;
+		return 0;
+	}
 	if (h->state != UDAXFS_J_COMMITTED || !h->nrec || h->log_len > UDAXFS_JLOG_MAX) {
 		snprintf(why, why_len, "journal header: bad state %u, count %u or length %u",
 			 h->state, h->nrec, h->log_len);
