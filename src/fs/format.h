@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * udaxfs on-media format, version 2 (docs/udaxfs.md describes it byte by byte).
+ * udaxfs on-media format, version 3 (docs/udaxfs.md describes it byte by byte).
  * All integers are little-endian; every structure has a fixed size checked at
  * compile time. The media is an array of 4 KiB blocks:
  *
@@ -24,7 +24,7 @@
 #define UDAXFS_BLOCK	    4096u
 #define UDAXFS_BLOCK_SHIFT  12
 #define UDAXFS_PMD_BLOCKS   512u /* 2 MiB */
-#define UDAXFS_VERSION	    2u	 /* 2: superblock zero_start, line journal */
+#define UDAXFS_VERSION	    3u	 /* 3: journal with one fence per commit */
 #define UDAXFS_NAME_MAX	    255u
 #define UDAXFS_ROOT_INO	    1u
 #define UDAXFS_TX_MAX	    256u /* block images per transaction */

@@ -84,10 +84,11 @@ struct udaxfs {
 	pthread_mutex_t lock;
 	struct udaxfs_tx tx;
 	uint64_t jseq;
+	bool jlive; /* the header is COMMITTED over an applied log (journal_settle) */
 	/*
 	 * The zero mark as the open transaction sees it: allocations raise it
-	 * (alloc_set); the commit makes it durable (sb.zero_start) before its
-	 * commit point, an abort drops it back to sb.zero_start.
+	 * (alloc_set); the commit journals it with the transaction (sb.zero_start),
+	 * an abort drops it back to sb.zero_start.
 	 */
 	uint64_t zero_mark;
 	uint64_t small_hint; /* allocator: where small allocations resume */
@@ -110,7 +111,8 @@ static inline uint64_t blk_off(uint64_t blk)
 int super_read(struct udaxfs *fs, char *note, unsigned note_len);
 int super_write(struct udaxfs *fs);
 /* Stores superblock @which (0 primary, 1 backup) from fs->sb and flushes it, without a fence. */
-void super_store_nodrain(struct udaxfs *fs, unsigned which);
+void super_image(const struct udaxfs *fs, uint64_t zero_start, void *out);
+void super_store_backup_nodrain(struct udaxfs *fs, uint64_t zero_start);
 /* Mount's check of the zero mark: in bounds, and no block at or above it in use. */
 int super_check_zero_mark(struct udaxfs *fs);
 int udaxfs_attach(const char *path, bool for_fsck, struct udaxfs **out);
@@ -120,6 +122,7 @@ void udaxfs_detach(struct udaxfs *fs);
 void journal_init(struct udaxfs *fs);
 /* Frees what the transactions keep between operations (at detach). */
 void journal_fini(struct udaxfs *fs);
+void journal_settle(struct udaxfs *fs);
 /*
  * fs_enter locks the fs and opens a transaction; fs_leave(fs, ret) commits it
  * (ret >= 0) or aborts it (ret < 0), unlocks and returns ret or the commit's

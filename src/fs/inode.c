@@ -132,6 +132,7 @@ int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size)
 	}
 	di.size = size; /* the only fields store_size_times reads */
 	inode_touch(&di, true);
+	journal_settle(fs);
 	store_size_times(fs, ino, &di);
 	pmem_drain(fs->pm);
 	return 0;
@@ -177,7 +178,10 @@ int inode_write_lazy(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
 
 /*
  * After a commit (no changes open): stores the times inode_write_lazy kept
- * back, as inode_set_size does, with one fence for all of them.
+ * back, as inode_set_size does, with one fence for all of them. No
+ * journal_settle: the lines stored are not in the transaction's log, or (the
+ * operation wrote the inode after all) hold there the values a replay would
+ * bring back anyway.
  */
 void inode_touch_commit(struct udaxfs *fs)
 {

@@ -129,16 +129,29 @@ int super_read(struct udaxfs *fs, char *note, unsigned note_len)
 /* Writes the primary, then the backup: one of them is always whole. */
 int super_write(struct udaxfs *fs)
 {
+	journal_settle(fs); /* the last log may hold older lines of the primary */
 	fs->sb.crc = super_crc(&fs->sb);
 	for (unsigned i = 0; i < 2; i++)
 		pmem_memcpy_persist(fs->pm, super_ptr(fs, i), &fs->sb, sizeof(fs->sb));
 	return 0;
 }
 
-void super_store_nodrain(struct udaxfs *fs, unsigned which)
+/* The superblock as it would be with @zero_start, sealed, into @out (a block). */
+void super_image(const struct udaxfs *fs, uint64_t zero_start, void *out)
 {
-	fs->sb.crc = super_crc(&fs->sb);
-	pmem_memcpy_nodrain(fs->pm, super_ptr(fs, which), &fs->sb, sizeof(fs->sb));
+	struct udaxfs_super sb = fs->sb;
+
+	sb.zero_start = zero_start;
+	sb.crc = super_crc(&sb);
+	memcpy(out, &sb, sizeof(sb));
+}
+
+void super_store_backup_nodrain(struct udaxfs *fs, uint64_t zero_start)
+{
+	struct udaxfs_super sb;
+
+	super_image(fs, zero_start, &sb);
+	pmem_memcpy_nodrain(fs->pm, super_ptr(fs, 1), &sb, sizeof(sb));
 }
 
 int super_check_zero_mark(struct udaxfs *fs)

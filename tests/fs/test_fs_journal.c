@@ -66,7 +66,7 @@ static void edit_log(const char *pool, size_t len, const struct udaxfs_super *sb
 static void rec_outside(struct udaxfs_jrec *r, struct udaxfs_jheader *h)
 {
 	(void)h;
-	r->blk = 0; /* the superblock is not journaled */
+	r->blk = 1; /* the backup superblock is never journaled */
 }
 
 static void rec_past_block(struct udaxfs_jrec *r, struct udaxfs_jheader *h)
@@ -167,13 +167,22 @@ int main(void)
 	CHECK(!exists(pool, "/after"));
 	fstest_fsck_clean(pool);
 
-	/* a committed transaction whose images do not match their checksum: corrupt */
+	/*
+	 * A header over a log that does not match its checksum: the log and the
+	 * header share the commit's epoch, so this is a commit a crash cut short.
+	 * It is discarded, and the journal left EMPTY so no later mount replays it.
+	 */
 	crash_image(pool, a, b, len, &sb);
 	flip_byte(pool, (sb.journal_start + 1) * UDAXFS_BLOCK + 20);
-	CHECK_ERR(udax_mount(pool, 0, &fs), EUCLEAN);
-	CHECK(strstr(test_errormsg(), "checksum mismatch"));
-	CHECK_EQ(fsck_count(pool, UDAX_FSCK_REPAIR), 1);
+	CHECK_EQ(fsck_count(pool, 0), 0);
 	CHECK(exists(pool, "/before"));
+	CHECK(!exists(pool, "/after"));
+	{
+		uint8_t *img = load(pool, len);
+
+		CHECK_EQ(jheader(img, &sb)->state, UDAXFS_J_EMPTY);
+		free(img);
+	}
 	fstest_fsck_clean(pool);
 
 	/* records that checksum but lie outside what they may change: corrupt, never applied */
