@@ -54,8 +54,8 @@ static uint8_t *jblock(struct udaxfs *fs, uint64_t i)
 /* Metadata blocks, and the primary superblock (for the zero mark). */
 static bool journaled_blk(const struct udaxfs *fs, uint64_t blk)
 {
-	return blk == 0 || (blk >= fs->sb.journal_start + fs->sb.journal_blocks &&
-			    blk < fs->sb.nblocks);
+	return blk == 0 ||
+	       (blk >= fs->sb.journal_start + fs->sb.journal_blocks && blk < fs->sb.nblocks);
 }
 
 void tx_begin(struct udaxfs *fs)
@@ -227,8 +227,7 @@ static bool line_differs(const uint8_t *a, const uint8_t *b)
  * A block never takes more than its image and one record header: each gap
  * between two runs saves a line and costs a header.
  */
-static uint32_t log_block(struct udaxfs *fs, const struct tx_block *b, uint8_t *log,
-			  uint32_t *len)
+static uint32_t log_block(struct udaxfs *fs, const struct tx_block *b, uint8_t *log, uint32_t *len)
 {
 	const uint8_t *home = fs->base + blk_off(b->blk);
 	uint32_t off[UDAXFS_BLOCK / UDAXFS_JLINE], rlen[UDAXFS_BLOCK / UDAXFS_JLINE];
