@@ -13,11 +13,15 @@
  * ops/s over the rounds, the spread, the ratios and the targets of
  * docs/udaxfs.md ("Performance").
  *
- * usage: fs_bench [-t SECONDS_PER_WORKLOAD] [-r ROUNDS] [-u] [-a] [-d DIR]
+ * usage: fs_bench [-t SECONDS_PER_WORKLOAD] [-r ROUNDS] [-u] [-a] [-H | -d DIR]
  *   -u: udax alone (for profiling; the other columns and the targets show "-"/n/a)
  *   -a: an aged pool: 3/4 of the pool written once and freed before the runs,
  *       so that free space is no longer known to be zero and allocations from
  *       it zero (by default the pool is fresh: its free space is known-zero)
+ *   -H: put the udax pool and the raw file on a huge=always tmpfs this
+ *       program mounts (root): mapped with 2 MiB pages, as a DAX device maps
+ *       pmem, where /dev/shm (4 KiB pages here) costs a TLB miss per random
+ *       block; the tmpfs column stays in /dev/shm
  *   -d: put the udax pool, the raw file and the ext4 column's files in a fresh
  *       directory under DIR, an existing file system (ext4 -o dax in the
  *       kvm-dax guest), instead of /dev/shm and a loop device
@@ -83,6 +87,8 @@ static uint64_t rng = 88172645463325252ull;
 /* ---- the ext4 scratch file system and every file the run makes ---- */
 
 static char img_path[128], pool_path[300], raw_path[300], tmpfs_dir[128], work_dir[256];
+static char huge_dir[] = "/tmp/udax-fsbench-huge-XXXXXX";
+static int huge_stage; /* 1 directory made, 2 mounted */
 static char loopdev[64], mnt_dir[300] = "/tmp/udax-fsbench-XXXXXX";
 static int ext4_stage; /* 1 image, 2 loop device, 3 mount point, 4 mounted */
 static volatile sig_atomic_t got_signal;
@@ -177,7 +183,30 @@ static void teardown(void)
 		unlink(img_path);
 	unlink(pool_path);
 	unlink(raw_path);
+	if (huge_stage >= 2 && umount(huge_dir) && umount2(huge_dir, MNT_DETACH))
+		fprintf(stderr, "fs_bench: umount %s: %s\n", huge_dir, strerror(errno));
+	if (huge_stage >= 1)
+		rmdir(huge_dir);
 	run(rm, NULL, 0);
+}
+
+/* The huge=always tmpfs of -H, big enough for the pool and the raw file. */
+static const char *huge_setup(void)
+{
+	char opts[64];
+
+	if (geteuid())
+		return "not root (mount needs root)";
+	if (!mkdtemp(huge_dir))
+		return "mkdtemp failed";
+	huge_stage = 1;
+	snprintf(opts, sizeof(opts), "huge=always,size=%llum", (POOL_SIZE + RAW_SIZE) / MiB + 64);
+	if (mount("fs_bench", huge_dir, "tmpfs", 0, opts))
+		return "mount of a huge=always tmpfs failed";
+	huge_stage = 2;
+	snprintf(pool_path, sizeof(pool_path), "%s/pool", huge_dir);
+	snprintf(raw_path, sizeof(raw_path), "%s/raw", huge_dir);
+	return NULL;
 }
 
 /* ---- file operations over the three file systems ---- */
@@ -489,7 +518,8 @@ static void udax_setup(struct sys *s)
 	check(udax_mkdir(s->ufs, "/m", 0755), "mkdir /m");
 	if (aged)
 		age_pool(s);
-	printf("udax pool: %s\n", aged ? "aged (3/4 of it written once and freed)" : "fresh (known-zero)");
+	printf("udax pool: %s\n",
+	       aged ? "aged (3/4 of it written once and freed)" : "fresh (known-zero)");
 }
 
 static void raw_setup(void)
@@ -617,13 +647,15 @@ static int bench(int rounds)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
-	bool udax_only = false;
+	bool udax_only = false, huge = false;
 	const char *why;
 	int rounds = 3, opt, st = 1;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "t:r:uad:")) != -1) {
-		if (opt == 'u')
+	while ((opt = getopt(argc, argv, "t:r:uaHd:")) != -1) {
+		if (opt == 'H')
+			huge = true;
+		else if (opt == 'u')
 			udax_only = true;
 		else if (opt == 'a')
 			aged = true;
@@ -633,10 +665,11 @@ int main(int argc, char **argv)
 			run_secs = atof(optarg);
 		else if (opt == 'r')
 			rounds = atoi(optarg);
-		if (opt == '?' || run_secs <= 0 || rounds < 1 || rounds > MAX_ROUNDS) {
+		if (opt == '?' || run_secs <= 0 || rounds < 1 || rounds > MAX_ROUNDS ||
+		    (huge && work_dir[0])) {
 			fprintf(stderr,
 				"usage: %s [-t SECONDS_PER_WORKLOAD] [-r ROUNDS (1..%d)] [-u] [-a] "
-				"[-d DIR]\n",
+				"[-H | -d DIR]\n",
 				argv[0], MAX_ROUNDS);
 			return 2;
 		}
@@ -662,6 +695,12 @@ int main(int argc, char **argv)
 		teardown();
 		return 1;
 	}
+	why = huge ? huge_setup() : NULL;
+	if (why) {
+		fprintf(stderr, "fs_bench: -H: %s\n", why);
+		teardown();
+		return 1;
+	}
 	if (work_dir[0]) {
 		snprintf(pool_path, sizeof(pool_path), "%s/pool", work_dir);
 		snprintf(raw_path, sizeof(raw_path), "%s/raw", work_dir);
@@ -682,7 +721,8 @@ int main(int argc, char **argv)
 	else
 		printf("ext4: %s on %s over %s (data=ordered), fdatasync/fsync per operation\n",
 		       mnt_dir, loopdev, img_path);
-	printf("udax: pool %s, UDAX_FORCE_FLUSH=1; durable on return, no fsync\n", pool_path);
+	printf("udax: pool %s%s, UDAX_FORCE_FLUSH=1; durable on return, no fsync\n", pool_path,
+	       huge ? " (huge=always tmpfs: 2 MiB pages)" : "");
 	fflush(stdout);
 	pid = got_signal ? -1 : fork();
 	if (pid == 0) {
