@@ -454,7 +454,6 @@ static void fsck_run(struct fsck *c)
 	check_raw_region(c);
 	uint64_t ni = c->fs->sb.ninodes;
 
-	check_journal(c);
 	tx_begin(c->fs);
 	for (uint64_t ino = UDAXFS_ROOT_INO; ino < ni; ino++)
 		check_inode(c, ino);
@@ -487,6 +486,8 @@ int udaxfs_fsck(const char *path, unsigned flags, char **report)
 		return ret;
 	ret = fsck_alloc(&c);
 	if (!ret) {
+		/* first: replaying the last log repairs a primary torn while it was copied home */
+		check_journal(&c);
 		if (super_read(c.fs, note, sizeof(note)) == 0 && note[0]) {
 			problem(&c, true, "%s", note);
 			if (c.repair)

@@ -9,7 +9,8 @@
  * a data area that reads as zero on each file backing, and goes without the
  * mark when the punch is refused; a corrupt mark fails the mount with EUCLEAN,
  * fsck reports it and --repair raises it past every block that is in use or
- * does not read as zero.
+ * does not read as zero; a primary torn by a crash during the copy home of a
+ * raising transaction is repaired by the replay.
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -515,6 +516,47 @@ static void test_old_version(void)
 	CHECK(strstr(test_errormsg(), "version"));
 }
 
+/*
+ * A crash while the log of a raising transaction is copied home can leave the
+ * primary superblock torn. The backup got the new mark before the commit
+ * point, and the replay repairs the primary: fsck of the crashed pool (which
+ * replays before it judges the superblocks) and mount both find it whole.
+ */
+static void test_torn_primary(void)
+{
+	const char *pool = fstest_pool("torn.pool", POOL_SIZE);
+	struct udax_fs *fs = fstest_mount(pool);
+	struct udax_file *f = open_rw(fs, "/big");
+	struct udaxfs_super before = read_super(pool, 0), after, torn;
+	uint8_t *img = malloc(POOL_SIZE);
+
+	CHECK(img);
+	CHECK_EQ(udax_pwrite(f, "x", 1, 5 * MIB), 1); /* a 2 MiB group from the mark */
+	after = read_super(pool, 0);
+	CHECK(after.zero_start > before.zero_start);
+	CHECK_EQ(read_super(pool, 1).zero_start, after.zero_start);
+	pool_rw(pool, false, 0, img, POOL_SIZE); /* the crash: the last log is still live */
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	torn = after;
+	torn.crc = before.crc; /* the new mark reached the media, the new crc did not */
+	memcpy(img, &torn, sizeof(torn));
+	pool_rw(pool, true, 0, img, POOL_SIZE);
+	CHECK_EQ(fsck_count(pool, 0), 0);
+	CHECK_EQ(read_super(pool, 0).crc, after.crc);
+	CHECK_EQ(read_super(pool, 0).zero_start, after.zero_start);
+	/* the same crash, found by mount instead */
+	pool_rw(pool, true, 0, img, POOL_SIZE);
+	free(img);
+	fs = fstest_mount(pool);
+	CHECK_EQ(read_super(pool, 0).zero_start, after.zero_start);
+	f = open_rw(fs, "/big");
+	check_zero_but(f, 5 * MIB + 1, 5 * MIB, "x", 1);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	fstest_fsck_clean(pool);
+}
+
 int main(void)
 {
 	test_watchdog(120);
@@ -526,5 +568,6 @@ int main(void)
 	test_old_version();
 	test_populate();
 	test_mkfs_keeps_space();
+	test_torn_primary();
 	return 0;
 }
