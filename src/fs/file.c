@@ -133,6 +133,23 @@ static int zero_bytes_tx(struct udaxfs *fs, const struct extmap *m, uint64_t off
 	return 0;
 }
 
+/*
+ * The file grows from @old to at least @to: the bytes of its last block past
+ * @old may hold stores that a mapping made past EOF (a mapping's last page
+ * reaches to the end of the block; the fault path maps it whole), and they
+ * must read as zeros once they are inside the file (the kernel's
+ * dax_truncate_page of the old EOF block). Zeroed in the transaction of the
+ * size change.
+ */
+static int zero_eof_tail(struct udaxfs *fs, const struct extmap *m, uint64_t old, uint64_t to)
+{
+	uint64_t end = blk_off(blocks_up(old));
+
+	if (to <= old || end == old)
+		return 0;
+	return zero_bytes_tx(fs, m, old, (to < end ? to : end) - old);
+}
+
 /* Loads the regular file @ino; fails with EISDIR for a directory. */
 static int file_load(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di, struct extmap *m)
 {
@@ -169,17 +186,35 @@ static int file_truncate(struct udaxfs *fs, uint64_t ino, uint64_t size)
 	/* Bytes past EOF in a kept block must read as zeros if the file grows again. */
 	if (shrink)
 		ret = zero_bytes_tx(fs, &m, size, blk_off(blocks_up(size)) - size);
+	else
+		ret = zero_eof_tail(fs, &m, di.size, size);
 	di.size = size;
 	if (shrink && !ret)
 		ret = extmap_truncate(fs, ino, &di, &m, blocks_up(size));
 	return file_store(fs, ino, &di, &m, ret);
 }
 
-/* The size change of a write: grow to @size, or with @shrink set it; *old = prior size. */
-static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool shrink, uint64_t *old)
+/*
+ * The size change of a write at @pos: grow to @size, or with @shrink set it;
+ * *old = prior size. A write that starts past EOF first zeroes the old last
+ * block's tail (zero_eof_tail), in a transaction with the new size.
+ */
+static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t size, bool shrink,
+		      uint64_t *old)
 {
+	struct udaxfs_inode di;
+	struct extmap m;
+	int ret;
+
 	*old = inode_size(fs, ino);
-	return inode_set_size(fs, ino, shrink || size > *old ? size : *old);
+	if (shrink || pos <= *old || !(*old % UDAXFS_BLOCK))
+		return inode_set_size(fs, ino, shrink || size > *old ? size : *old);
+	ret = file_load(fs, ino, &di, &m);
+	if (ret)
+		return ret;
+	ret = zero_eof_tail(fs, &m, *old, pos);
+	di.size = size;
+	return file_store(fs, ino, &di, &m, ret);
 }
 
 static int punch(struct udaxfs *fs, struct extmap *m, uint64_t off, uint64_t len)
@@ -238,8 +273,10 @@ static int file_fallocate(struct udaxfs *fs, uint64_t ino, int mode, uint64_t of
 				       file_huge_policy(&di, end));
 		if (!ret && (mode & UDAX_FALLOC_ZERO_RANGE))
 			zero_bytes(fs, &m, off, len);
-		if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > di.size)
+		if (!ret && !(mode & UDAX_FALLOC_KEEP_SIZE) && end > di.size) {
+			ret = zero_eof_tail(fs, &m, di.size, end);
 			di.size = end;
+		}
 	}
 out:
 	return file_store(fs, ino, &di, &m, ret);
@@ -304,10 +341,10 @@ int udaxfs_size(struct udaxfs_node *node, uint64_t *size)
 	return fs_leave(node->fs, file_size(node->fs, node->ino, size));
 }
 
-int udaxfs_write_prepare(struct udaxfs_node *node, uint64_t end, uint64_t *old_size)
+int udaxfs_write_prepare(struct udaxfs_node *node, uint64_t pos, uint64_t end, uint64_t *old_size)
 {
 	fs_enter(node->fs);
-	return fs_leave(node->fs, write_size(node->fs, node->ino, end, false, old_size));
+	return fs_leave(node->fs, write_size(node->fs, node->ino, pos, end, false, old_size));
 }
 
 int udaxfs_write_short(struct udaxfs_node *node, uint64_t old_size, uint64_t end)
@@ -315,8 +352,8 @@ int udaxfs_write_short(struct udaxfs_node *node, uint64_t old_size, uint64_t end
 	uint64_t prepared;
 
 	fs_enter(node->fs);
-	return fs_leave(node->fs, write_size(node->fs, node->ino, end > old_size ? end : old_size,
-					     true, &prepared));
+	end = end > old_size ? end : old_size;
+	return fs_leave(node->fs, write_size(node->fs, node->ino, end, end, true, &prepared));
 }
 
 static void fiemap_fill(const struct udaxfs_extent *e, struct udax_extent *out)

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* udaxfs read/write path: content, holes, EOF, positions, persistence. */
+/* udaxfs read/write path: content, holes, EOF, positions, persistence, mapped tails. */
+#include <sys/mman.h>
+
 #include "fstest.h"
 
 static void test_basic(const char *pool)
@@ -131,6 +133,76 @@ static void test_random(const char *pool)
 	free(buf);
 }
 
+/*
+ * Stores through a mapping past EOF, in the last page (which maps to the end
+ * of the file's last block), are not part of the file; once the file grows
+ * over them they read as zeros (xfstests generic/029 and 030), whatever makes
+ * it grow, and the zeros are durable with the new size.
+ */
+static void scribble_past_eof(struct udax_file *f, uint64_t size)
+{
+	uint8_t *p;
+
+	CHECK_OK(udax_ftruncate(f, (off_t)size));
+	CHECK_OK(udax_mmap(f, NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&p));
+	memset(p + size, 0x5a, 4096 - size);
+	CHECK_OK(udax_munmap(p, 4096));
+}
+
+static void check_zero(struct udax_file *f, uint64_t from, uint64_t to)
+{
+	uint8_t buf[4096];
+
+	CHECK(to - from <= sizeof(buf));
+	CHECK_EQ(udax_pread(f, buf, to - from, (off_t)from), to - from);
+	for (uint64_t i = 0; i < to - from; i++)
+		if (buf[i])
+			test_fail(__FILE__, __LINE__, "byte %llu is 0x%02x, expected zero",
+				  (unsigned long long)(from + i), buf[i]);
+}
+
+static void test_mapped_tail(const char *pool)
+{
+	struct udax_fs *fs = fstest_mount(pool);
+	struct udax_file *f;
+	char head[100];
+
+	memset(head, 'h', sizeof(head));
+	CHECK_OK(udax_open(fs, "/tail", O_CREAT | O_RDWR, 0644, &f));
+	CHECK_EQ(udax_pwrite(f, head, sizeof(head), 0), sizeof(head));
+	/* truncate up */
+	scribble_past_eof(f, 100);
+	CHECK_OK(udax_ftruncate(f, 3000));
+	check_zero(f, 100, 3000);
+	/* a write that starts past EOF: the gap up to it */
+	scribble_past_eof(f, 200);
+	CHECK_EQ(udax_pwrite(f, "w", 1, 1000), 1);
+	check_zero(f, 200, 1000);
+	/* fallocate that extends, and ZERO_RANGE that extends past a gap */
+	scribble_past_eof(f, 300);
+	CHECK_OK(udax_fallocate(f, 0, 8192, 4096));
+	check_zero(f, 300, 4096);
+	scribble_past_eof(f, 400);
+	CHECK_OK(udax_fallocate(f, UDAX_FALLOC_ZERO_RANGE, 2000, 100));
+	check_zero(f, 400, 2100);
+	/* a write at EOF covers its own bytes; the rest stays past EOF */
+	scribble_past_eof(f, 500);
+	CHECK_EQ(udax_pwrite(f, head, 10, 500), 10);
+	CHECK_OK(udax_ftruncate(f, 4096));
+	check_zero(f, 510, 4096);
+	/* the zeros are durable with the size */
+	scribble_past_eof(f, 600);
+	CHECK_OK(udax_ftruncate(f, 4000));
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	fs = fstest_mount(pool);
+	CHECK_OK(udax_open(fs, "/tail", O_RDWR, 0, &f));
+	check_zero(f, 600, 4000);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	fstest_fsck_clean(pool);
+}
+
 int main(void)
 {
 	const char *pool;
@@ -141,6 +213,7 @@ int main(void)
 	test_basic(pool);
 	test_positions(pool);
 	test_random(pool);
+	test_mapped_tail(pool);
 	fstest_fsck_clean(pool);
 	return 0;
 }

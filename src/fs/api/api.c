@@ -242,7 +242,7 @@ static ssize_t file_write(struct udax_file *f, const void *buf, size_t len, uint
 	if (!ret && len > UDAXFS_MAX_FILE_SIZE - iocb.pos)
 		len = (size_t)(UDAXFS_MAX_FILE_SIZE - iocb.pos);
 	if (!ret)
-		ret = udaxfs_write_prepare(f->node, iocb.pos + len, &old_size);
+		ret = udaxfs_write_prepare(f->node, iocb.pos, iocb.pos + len, &old_size);
 	if (!ret && (mapped = api_is_mapped(f)))
 		ret = udaxfs_getattr(f->node, &before);
 	if (!ret) {
