@@ -341,10 +341,24 @@ int udaxfs_size(struct udaxfs_node *node, uint64_t *size)
 	return fs_leave(node->fs, file_size(node->fs, node->ino, size));
 }
 
-int udaxfs_write_prepare(struct udaxfs_node *node, uint64_t pos, uint64_t end, uint64_t *old_size)
+static int write_prepare(struct udaxfs *fs, uint64_t ino, bool append, uint64_t *pos, uint64_t *len,
+			 uint64_t *old_size)
+{
+	if (append)
+		*pos = inode_size(fs, ino);
+	if (*pos >= UDAXFS_MAX_FILE_SIZE)
+		return udax_err(EFBIG, "write at %llu: past the maximum file size",
+				(unsigned long long)*pos);
+	if (*len > UDAXFS_MAX_FILE_SIZE - *pos)
+		*len = UDAXFS_MAX_FILE_SIZE - *pos;
+	return write_size(fs, ino, *pos, *pos + *len, false, old_size);
+}
+
+int udaxfs_write_prepare(struct udaxfs_node *node, bool append, uint64_t *pos, uint64_t *len,
+			 uint64_t *old_size)
 {
 	fs_enter(node->fs);
-	return fs_leave(node->fs, write_size(node->fs, node->ino, pos, end, false, old_size));
+	return fs_leave(node->fs, write_prepare(node->fs, node->ino, append, pos, len, old_size));
 }
 
 int udaxfs_write_short(struct udaxfs_node *node, uint64_t old_size, uint64_t end)

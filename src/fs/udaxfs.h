@@ -48,16 +48,19 @@ int udaxfs_rename(struct udaxfs *fs, const char *oldpath, const char *newpath);
 int udaxfs_truncate(struct udaxfs_node *node, uint64_t size);
 int udaxfs_fallocate(struct udaxfs_node *node, int mode, uint64_t off, uint64_t len);
 /*
- * Before a write of [@pos, @end): extend the size to @end (stored in place and
+ * Before a write of *@len bytes at *@pos (at the end of file if @append, and
+ * *pos is set to it): fails with EFBIG at or past the maximum file size and
+ * clips *len to it; extends the size to cover the write (stored in place and
  * persisted, so data is only ever stored below the durable size and bytes
- * past EOF stay zero even after a crash) and update mtime; *old_size gets the
- * prior size. A write starting past EOF first zeroes the rest of the old last
- * block, where a mapping may have stored past EOF, in one transaction with
- * the size.
+ * past EOF stay zero even after a crash) and updates mtime; *old_size gets
+ * the prior size. A write starting past EOF first zeroes the rest of the old
+ * last block, where a mapping may have stored past EOF, in one transaction
+ * with the size.
  * udaxfs_write_short: the write stopped at @end instead; shrink the size back
  * to max(old_size, end).
  */
-int udaxfs_write_prepare(struct udaxfs_node *node, uint64_t pos, uint64_t end, uint64_t *old_size);
+int udaxfs_write_prepare(struct udaxfs_node *node, bool append, uint64_t *pos, uint64_t *len,
+			 uint64_t *old_size);
 int udaxfs_write_short(struct udaxfs_node *node, uint64_t old_size, uint64_t end);
 int udaxfs_fiemap(struct udaxfs_node *node, struct udax_extent *ext, unsigned max);
 int udaxfs_statfs(struct udaxfs *fs, struct udax_statfs *st);

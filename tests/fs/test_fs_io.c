@@ -53,6 +53,17 @@ static void test_basic(const char *pool)
 	CHECK_ERR(udax_pread(f, out, 1, 0), EBADF);
 	CHECK_ERR(udax_pwrite(f, buf, 1, -5), EINVAL);
 	CHECK_ERR(udax_pwrite(f, buf, 1, (off_t)UDAX_FILE_SIZE_MAX), EFBIG);
+	/* a write that crosses the maximum size is cut there; appending past it fails */
+	CHECK_EQ(udax_pwrite(f, buf, 10, (off_t)UDAX_FILE_SIZE_MAX - 4), 4);
+	CHECK_OK(udax_fstat(f, &st));
+	CHECK_EQ(st.size, UDAX_FILE_SIZE_MAX);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_open(fs, "/a", O_WRONLY | O_APPEND, 0, &f));
+	CHECK_ERR(udax_write(f, buf, 1), EFBIG);
+	CHECK_OK(udax_ftruncate(f, 10000));
+	CHECK_EQ(udax_write(f, buf, 5), 5);
+	CHECK_OK(udax_fstat(f, &st));
+	CHECK_EQ(st.size, 10005);
 	CHECK_OK(udax_close(f));
 	CHECK_OK(udax_unmount(fs));
 }

@@ -227,22 +227,15 @@ static ssize_t file_write(struct udax_file *f, const void *buf, size_t len, uint
 	struct dax_iocb iocb = {.host = f->node, .ops = &udaxfs_iomap_ops, .write = true};
 	struct udax_stat before;
 	bool mapped = false;
-	uint64_t old_size, size = 0;
-	ssize_t ret = 0;
+	uint64_t old_size, n = len;
+	ssize_t ret;
 	int err;
 
 	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
-	if (append)
-		ret = udaxfs_size(f->node, &size);
-	iocb.pos = append ? size : off;
+	iocb.pos = off;
+	ret = udaxfs_write_prepare(f->node, append, &iocb.pos, &n, &old_size);
+	len = (size_t)n;
 	*end = iocb.pos;
-	if (!ret && iocb.pos >= UDAXFS_MAX_FILE_SIZE)
-		ret = udax_err(EFBIG, "write at %llu: past the maximum file size",
-			       (unsigned long long)iocb.pos);
-	if (!ret && len > UDAXFS_MAX_FILE_SIZE - iocb.pos)
-		len = (size_t)(UDAXFS_MAX_FILE_SIZE - iocb.pos);
-	if (!ret)
-		ret = udaxfs_write_prepare(f->node, iocb.pos, iocb.pos + len, &old_size);
 	if (!ret && (mapped = api_is_mapped(f)))
 		ret = udaxfs_getattr(f->node, &before);
 	if (!ret) {
