@@ -94,7 +94,11 @@ int udax_pool_raw_region(const char *pool, uint64_t *off, uint64_t *len);
  *     and metadata updates then take no page fault. On emulation backings
  *     (files, tmpfs, hugetlbfs) this gives the whole pool memory or blocks
  *     now. With every page present, allocations take known-zero free space
- *     first (docs/udaxfs.md, "Allocator"), which needs no zeroing.
+ *     first (docs/udaxfs.md, "Allocator"), which needs no zeroing. On a tmpfs
+ *     backing of 4 KiB pages it also asks the kernel to move the pool into
+ *     2 MiB pages mapped by PMDs (MADV_COLLAPSE, best effort: the mount does
+ *     not fail without it), as a DAX device maps pmem; that copies the pool
+ *     once, so such a mount takes about twice as long.
  * Errors: -EBUSY (mounted by this or another process), -EUCLEAN (corrupt pool,
  *         the message says where), -EINVAL (unknown flags; POPULATE on a
  *         kernel before 5.14), -ENOMEM or -EFAULT (POPULATE: the backing

@@ -4,11 +4,12 @@
  *  - udax:  udaxfs on a pool in /dev/shm, media forced to the cache-line flush
  *           path (UDAX_FORCE_FLUSH=1), so every persist really flushes, and
  *           mounted with UDAX_MOUNT_POPULATE, so the pool's pages exist and
- *           are mapped as on a DAX device;
+ *           are mapped as on a DAX device (on /dev/shm, in 2 MiB pages);
  *  - tmpfs: POSIX calls in a /dev/shm directory (volatile, no syncs needed);
  *  - ext4:  POSIX calls on ext4 on a loop device over a /dev/shm file, with
  *           fdatasync/fsync wherever udax is durable on return (root only);
- *  - raw:   pmem_memcpy_persist / memcpy of 4 KiB on the same media.
+ *  - raw:   pmem_memcpy_persist / memcpy of 4 KiB on the same media, mapped
+ *           the same way (moved into 2 MiB pages where the pool is).
  * Each workload runs for a fixed time per round; the table shows the median
  * ops/s over the rounds, the spread, the ratios and the targets of
  * docs/udaxfs.md ("Performance").
@@ -19,9 +20,8 @@
  *       so that free space is no longer known to be zero and allocations from
  *       it zero (by default the pool is fresh: its free space is known-zero)
  *   -H: put the udax pool and the raw file on a huge=always tmpfs this
- *       program mounts (root): mapped with 2 MiB pages, as a DAX device maps
- *       pmem, where /dev/shm (4 KiB pages here) costs a TLB miss per random
- *       block; the tmpfs column stays in /dev/shm
+ *       program mounts (root), whose pages are 2 MiB from the start; the
+ *       tmpfs column stays in /dev/shm
  *   -d: put the udax pool, the raw file and the ext4 column's files in a fresh
  *       directory under DIR, an existing file system (ext4 -o dax in the
  *       kvm-dax guest), instead of /dev/shm and a loop device
@@ -530,6 +530,9 @@ static void raw_setup(void)
 	check(pmem_map(raw_pm, 0, RAW_SIZE, PROT_READ | PROT_WRITE, (void **)&raw_base), "map");
 	pmem_memset_persist(raw_pm, raw_base, 0x5a, RAW_SIZE);
 	info = pmem_get_info(raw_pm);
+	/* as UDAX_MOUNT_POPULATE does for the pool on a tmpfs of 4 KiB pages */
+	if (info->kind == PMEM_KIND_TMPFS && !madvise(raw_base, RAW_SIZE, 25 /* MADV_COLLAPSE */))
+		printf("raw: moved into 2 MiB pages, as the pool\n");
 	printf("media: %s files (%s), method %s with %s\n", pmem_kind_name(info->kind),
 	       info->is_volatile ? "DRAM" : "persistent", pmem_method_name(info->method),
 	       pmem_insn_name(info->insn));

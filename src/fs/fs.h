@@ -93,6 +93,7 @@ struct udaxfs {
 	uint64_t zero_mark;
 	uint64_t small_hint; /* allocator: where small allocations resume */
 	bool populated;	     /* every page of the pool is mapped (udaxfs_populate) */
+	bool collapsed;	     /* ... and put into 2 MiB pages by MADV_COLLAPSE */
 	uint64_t ino_hint;
 	struct udaxfs_node *nodes;
 	uint8_t *tx_spare[TX_SPARE_MAX]; /* shadow buffers kept for reuse */

@@ -477,6 +477,97 @@ static void test_populate(void)
 		CHECK_EQ(ret, 0);
 }
 
+/* Bytes of shmem this process maps with PMDs (/proc/self/smaps_rollup). */
+static long shmem_pmd_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "ShmemPmdMapped: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Can this kernel move a tmpfs file's pages into 2 MiB pages (MADV_COLLAPSE)? */
+static bool kernel_collapses_tmpfs(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	uint8_t *p, *a;
+	bool ok;
+
+	CHECK(fd >= 0);
+	CHECK_OK(unlink(path));
+	CHECK_OK(ftruncate(fd, (off_t)(2 * MIB)));
+	p = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(p != MAP_FAILED);
+	a = (uint8_t *)(((uintptr_t)p + 2 * MIB - 1) & ~(uintptr_t)(2 * MIB - 1));
+	munmap(p, 4 * MIB);
+	p = mmap(a, 2 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	CHECK(p == a);
+	memset(a, 1, 2 * MIB);
+	ok = !madvise(a, 2 * MIB, 25 /* MADV_COLLAPSE */);
+	munmap(a, 2 * MIB);
+	close(fd);
+	return ok;
+}
+
+/*
+ * UDAX_MOUNT_POPULATE on a tmpfs pool of 4 KiB pages also puts the pool into
+ * 2 MiB pages mapped by PMDs, as a DAX device maps pmem, keeping its contents.
+ */
+static char collapse_pool[64];
+
+static void remove_collapse_pool(void)
+{
+	unlink(collapse_pool);
+}
+
+static void test_populate_collapses(void)
+{
+	const char *pool = collapse_pool;
+	struct udax_file *f;
+	struct udax_fs *fs;
+	long before;
+	char buf[5];
+
+	if (access("/dev/shm", W_OK)) {
+		fprintf(stderr, "populate into 2 MiB pages: skipped: no writable /dev/shm\n");
+		return;
+	}
+	snprintf(collapse_pool, sizeof(collapse_pool), "/dev/shm/udax-test-collapse-%d.pool",
+		 (int)getpid());
+	if (!kernel_collapses_tmpfs(collapse_pool)) {
+		fprintf(stderr, "populate into 2 MiB pages: skipped: the kernel refuses "
+				"MADV_COLLAPSE on tmpfs\n");
+		return;
+	}
+	atexit(remove_collapse_pool); /* also when a check fails */
+	CHECK_OK(udax_mkfs(pool, POOL_SIZE, NULL));
+	CHECK_OK(udax_mount(pool, 0, &fs));
+	f = open_rw(fs, "/kept");
+	CHECK_EQ(udax_pwrite(f, "kept!", 5, 3 * MIB), 5);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	/* without the flag, nothing changes */
+	before = shmem_pmd_kib();
+	CHECK_OK(udax_mount(pool, 0, &fs));
+	CHECK_EQ(shmem_pmd_kib(), before);
+	CHECK_OK(udax_unmount(fs));
+	/* with it, the 2 MiB-aligned part of the pool (all of its 16 MiB) is PMD-mapped */
+	CHECK_OK(udax_mount(pool, UDAX_MOUNT_POPULATE, &fs));
+	CHECK_EQ(shmem_pmd_kib() - before, (long)(POOL_SIZE / 1024));
+	f = open_rw(fs, "/kept");
+	CHECK_EQ(udax_pread(f, buf, 5, 3 * MIB), 5);
+	CHECK(!memcmp(buf, "kept!", 5));
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	fstest_fsck_clean(pool);
+}
+
 /*
  * On a persistent file backing, mkfs --size reserves the pool's blocks, and
  * the punch that makes the data area read as zero must not give them back: a
@@ -567,6 +658,7 @@ int main(void)
 	test_punch_refused();
 	test_old_version();
 	test_populate();
+	test_populate_collapses();
 	test_mkfs_keeps_space();
 	test_torn_primary();
 	return 0;
