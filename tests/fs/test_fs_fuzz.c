@@ -112,7 +112,10 @@ static void reseal(uint8_t *img, uint64_t blk, uint64_t off)
 	if (blk > sb.journal_start && blk < sb.journal_start + sb.journal_blocks) {
 		struct udaxfs_jheader *h = jheader(img);
 
-		h->data_crc = crc32c(0, img + (sb.journal_start + 1) * UDAXFS_BLOCK, h->log_len);
+		/* an earlier change of this image may have damaged the length itself */
+		if (h->log_len <= UDAXFS_JLOG_MAX)
+			h->data_crc =
+				crc32c(0, img + (sb.journal_start + 1) * UDAXFS_BLOCK, h->log_len);
 		h->crc = crc32c_skip(h, sizeof(*h), offsetof(struct udaxfs_jheader, crc));
 	} else if (blk < 2) {
 		struct udaxfs_super *s = (void *)b;
