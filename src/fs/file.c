@@ -138,16 +138,16 @@ static int zero_bytes_tx(struct udaxfs *fs, const struct extmap *m, uint64_t off
  * @old may hold stores that a mapping made past EOF (a mapping's last page
  * reaches to the end of the block; the fault path maps it whole), and they
  * must read as zeros once they are inside the file (the kernel's
- * dax_truncate_page of the old EOF block). Zeroed in the transaction of the
- * size change.
+ * dax_truncate_page of the old EOF block). Zeroed in place and drained before
+ * the new size is stored: only bytes past EOF are written, so a store that a
+ * mapping makes before EOF in the same line at the same time is not lost.
  */
-static int zero_eof_tail(struct udaxfs *fs, const struct extmap *m, uint64_t old, uint64_t to)
+static void zero_eof_tail(struct udaxfs *fs, const struct extmap *m, uint64_t old, uint64_t to)
 {
 	uint64_t end = blk_off(blocks_up(old));
 
-	if (to <= old || end == old)
-		return 0;
-	return zero_bytes_tx(fs, m, old, (to < end ? to : end) - old);
+	if (to > old && end != old)
+		zero_bytes(fs, m, old, (to < end ? to : end) - old);
 }
 
 /* Loads the regular file @ino; fails with EISDIR for a directory. */
@@ -187,7 +187,7 @@ static int file_truncate(struct udaxfs *fs, uint64_t ino, uint64_t size)
 	if (shrink)
 		ret = zero_bytes_tx(fs, &m, size, blk_off(blocks_up(size)) - size);
 	else
-		ret = zero_eof_tail(fs, &m, di.size, size);
+		zero_eof_tail(fs, &m, di.size, size);
 	di.size = size;
 	if (shrink && !ret)
 		ret = extmap_truncate(fs, ino, &di, &m, blocks_up(size));
@@ -197,7 +197,7 @@ static int file_truncate(struct udaxfs *fs, uint64_t ino, uint64_t size)
 /*
  * The size change of a write at @pos: grow to @size, or with @shrink set it;
  * *old = prior size. A write that starts past EOF first zeroes the old last
- * block's tail (zero_eof_tail), in a transaction with the new size.
+ * block's tail (zero_eof_tail).
  */
 static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t size, bool shrink,
 		      uint64_t *old)
@@ -207,14 +207,14 @@ static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t si
 	int ret;
 
 	*old = inode_size(fs, ino);
-	if (shrink || pos <= *old || !(*old % UDAXFS_BLOCK))
-		return inode_set_size(fs, ino, shrink || size > *old ? size : *old);
-	ret = file_load(fs, ino, &di, &m);
-	if (ret)
-		return ret;
-	ret = zero_eof_tail(fs, &m, *old, pos);
-	di.size = size;
-	return file_store(fs, ino, &di, &m, ret);
+	if (!shrink && pos > *old && *old % UDAXFS_BLOCK) {
+		ret = file_load(fs, ino, &di, &m);
+		if (ret)
+			return ret;
+		zero_eof_tail(fs, &m, *old, pos);
+		extmap_free(&m);
+	}
+	return inode_set_size(fs, ino, shrink || size > *old ? size : *old);
 }
 
 static int punch(struct udaxfs *fs, struct extmap *m, uint64_t off, uint64_t len)
@@ -274,7 +274,7 @@ static int file_fallocate(struct udaxfs *fs, uint64_t ino, int mode, uint64_t of
 		if (!ret && (mode & UDAX_FALLOC_ZERO_RANGE))
 			zero_bytes(fs, &m, off, len);
 		if (!ret && !(mode & UDAX_FALLOC_KEEP_SIZE) && end > di.size) {
-			ret = zero_eof_tail(fs, &m, di.size, end);
+			zero_eof_tail(fs, &m, di.size, end);
 			di.size = end;
 		}
 	}

@@ -54,8 +54,8 @@ int udaxfs_fallocate(struct udaxfs_node *node, int mode, uint64_t off, uint64_t 
  * persisted, so data is only ever stored below the durable size and bytes
  * past EOF stay zero even after a crash) and updates mtime; *old_size gets
  * the prior size. A write starting past EOF first zeroes the rest of the old
- * last block, where a mapping may have stored past EOF, in one transaction
- * with the size.
+ * last block, where a mapping may have stored past EOF, and drains the zeros
+ * before the size.
  * udaxfs_write_short: the write stopped at @end instead; shrink the size back
  * to max(old_size, end).
  */
