@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +78,19 @@ long smaps_kb(const void *addr, const char *field)
 	}
 	fclose(f);
 	return kb;
+}
+
+bool tmpdir_on_block_fs(const char *what)
+{
+	struct statfs sfs;
+
+	CHECK_OK(statfs(test_tmpdir(), &sfs));
+	if (sfs.f_type == EXT4_SUPER_MAGIC || sfs.f_type == XFS_SUPER_MAGIC ||
+	    sfs.f_type == BTRFS_SUPER_MAGIC)
+		return true;
+	printf("note: %s is not on ext4/xfs/btrfs (f_type 0x%lx); %s not run\n", test_tmpdir(),
+	       (long)sfs.f_type, what);
+	return false;
 }
 
 const char *tmp_path(const char *name)

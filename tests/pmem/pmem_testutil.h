@@ -29,6 +29,13 @@ long smaps_kb(const void *addr, const char *field);
 const char *tmp_path(const char *name);
 
 /*
+ * True if the test's temporary directory is on ext4, XFS or btrfs, where its
+ * files are page-cache files; otherwise (TMPDIR on a tmpfs, say) prints that
+ * @what is not run and why.
+ */
+bool tmpdir_on_block_fs(const char *what);
+
+/*
  * Run @body(dir) in a child process with @fstype mounted (@opts) on a fresh
  * directory; the parent unmounts and removes the directory however the child
  * ends (exit, crash, watchdog, or killed by the parent after 60 s) and on
