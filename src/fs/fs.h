@@ -93,12 +93,11 @@ struct udaxfs {
 	uint64_t zero_mark;
 	uint64_t small_hint; /* allocator: where small allocations resume */
 	bool populated;	     /* every page of the pool is mapped (udaxfs_populate) */
-	bool collapsed;	     /* ... and put into 2 MiB pages by MADV_COLLAPSE */
 	uint64_t ino_hint;
 	struct udaxfs_node *nodes;
 	uint8_t *tx_spare[TX_SPARE_MAX]; /* shadow buffers kept for reuse */
 	unsigned tx_nspare;
-	uint8_t *jlog; /* the log of the committing transaction, staged (journal.c) */
+	uint8_t *jlog;		   /* the log of the committing transaction, staged (journal.c) */
 	struct dcache_dir *dcache; /* name indexes (dcache.c) */
 	bool dcache_dirty;	   /* an index changed in the open transaction */
 };
@@ -111,8 +110,9 @@ static inline uint64_t blk_off(uint64_t blk)
 /* super.c */
 int super_read(struct udaxfs *fs, char *note, unsigned note_len);
 int super_write(struct udaxfs *fs);
-/* Stores superblock @which (0 primary, 1 backup) from fs->sb and flushes it, without a fence. */
+/* fs->sb with zero mark @zero_start and its checksum, into @out (the primary's journal image). */
 void super_image(const struct udaxfs *fs, uint64_t zero_start, void *out);
+/* Stores that image as the backup superblock and flushes it, without a fence. */
 void super_store_backup_nodrain(struct udaxfs *fs, uint64_t zero_start);
 /* Mount's check of the zero mark: in bounds, and no block at or above it in use. */
 int super_check_zero_mark(struct udaxfs *fs);

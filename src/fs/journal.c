@@ -267,6 +267,7 @@ static int tx_raise_mark(struct udaxfs *fs)
 int tx_commit(struct udaxfs *fs)
 {
 	uint32_t nrec = 0, len = 0, crc;
+	bool raise = fs->zero_mark != fs->sb.zero_start;
 	int ret;
 
 	if (!fs->tx.n) {
@@ -282,7 +283,7 @@ int tx_commit(struct udaxfs *fs)
 		tx_abort(fs);
 		return 0;
 	}
-	if (fs->zero_mark != fs->sb.zero_start) {
+	if (raise) {
 		ret = tx_raise_mark(fs);
 		if (ret) {
 			tx_abort(fs);
@@ -291,7 +292,7 @@ int tx_commit(struct udaxfs *fs)
 		nrec += log_block(fs, &fs->tx.blocks[fs->tx.n - 1], fs->jlog, &len);
 	}
 	pmem_drain(fs->pm); /* the last transaction is home, before its log is overwritten */
-	if (fs->zero_mark != fs->sb.zero_start)
+	if (raise)
 		super_store_backup_nodrain(fs, fs->zero_mark);
 	pmem_memcpy_nodrain(fs->pm, jblock(fs, 1), fs->jlog, len);
 	fs->jseq++;

@@ -86,7 +86,7 @@ static bool same_geometry(const struct udaxfs_super *a, const struct udaxfs_supe
 	x.crc = y.crc = 0;
 	x.state = y.state = 0;
 	x.mount_count = y.mount_count = 0;
-	/* ... and in the zero mark (the backup is stored after the commit record) */
+	/* ... and in the zero mark (a raise reaches the backup before the primary) */
 	x.zero_start = y.zero_start = 0;
 	return !memcmp(&x, &y, sizeof(x));
 }
@@ -548,7 +548,7 @@ static void collapse_pool(struct udaxfs *fs)
 	uint64_t len = blk_off(fs->sb.nblocks & ~(uint64_t)(UDAXFS_PMD_BLOCKS - 1));
 
 	if (info->kind == PMEM_KIND_TMPFS && len)
-		fs->collapsed = !madvise(fs->base, len, MADV_COLLAPSE);
+		madvise(fs->base, len, MADV_COLLAPSE);
 }
 
 int udaxfs_populate(struct udaxfs *fs)
