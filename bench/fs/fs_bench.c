@@ -531,7 +531,7 @@ static void raw_setup(void)
 	pmem_memset_persist(raw_pm, raw_base, 0x5a, RAW_SIZE);
 	info = pmem_get_info(raw_pm);
 	/* as UDAX_MOUNT_POPULATE does for the pool on a tmpfs of 4 KiB pages */
-	if (info->kind == PMEM_KIND_TMPFS && !madvise(raw_base, RAW_SIZE, 25 /* MADV_COLLAPSE */))
+	if (!pmem_collapse(raw_pm, raw_base, RAW_SIZE))
 		printf("raw: moved into 2 MiB pages, as the pool\n");
 	printf("media: %s files (%s), method %s with %s\n", pmem_kind_name(info->kind),
 	       info->is_volatile ? "DRAM" : "persistent", pmem_method_name(info->method),

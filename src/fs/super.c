@@ -530,33 +530,19 @@ int udaxfs_mount(const char *path, struct udaxfs **out)
 #define MADV_POPULATE_WRITE 23
 #endif
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 /*
- * On a tmpfs backing of 4 KiB pages, asks the kernel to move the
- * populated pool into 2 MiB pages and map it with PMDs, as a DAX device maps
- * pmem: the read/write path's copies then take no TLB miss per random block.
- * MADV_COLLAPSE does this for a tmpfs file whatever shmem_enabled says
- * (except "deny"; it refuses memfds). Best effort: a kernel without it, or
- * short of free huge pages, keeps the 4 KiB pages, which only costs speed.
+ * Populates the pool, and on a tmpfs of 4 KiB pages also moves it into 2 MiB
+ * pages (pmem_collapse), so the read/write path's copies take no TLB miss per
+ * random block. The move is best effort: a kernel without it, or short of
+ * free huge pages, keeps the 4 KiB pages, which only costs speed.
  */
-static void collapse_pool(struct udaxfs *fs)
-{
-	const struct pmem_info *info = pmem_get_info(fs->pm);
-	uint64_t len = blk_off(fs->sb.nblocks & ~(uint64_t)(UDAXFS_PMD_BLOCKS - 1));
-
-	if (info->kind == PMEM_KIND_TMPFS && len)
-		madvise(fs->base, len, MADV_COLLAPSE);
-}
-
 int udaxfs_populate(struct udaxfs *fs)
 {
 	if (madvise(fs->base, blk_off(fs->sb.nblocks), MADV_POPULATE_WRITE))
 		return udax_err(errno, "%s: populate: %s", pmem_path(fs->pm), strerror(errno));
 	fs->populated = true;
-	collapse_pool(fs);
+	pmem_collapse(fs->pm, fs->base,
+		      blk_off(fs->sb.nblocks & ~(uint64_t)(UDAXFS_PMD_BLOCKS - 1)));
 	return 0;
 }
 

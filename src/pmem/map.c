@@ -119,6 +119,17 @@ int pmem_map_fixed(struct pmem *pm, void *addr, uint64_t off, size_t len, int pr
 	return install(pm, addr, off, len, prot);
 }
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+int pmem_collapse(const struct pmem *pm, void *addr, size_t len)
+{
+	if (pm->info.kind != PMEM_KIND_TMPFS)
+		return -EOPNOTSUPP;
+	return madvise(addr, len, MADV_COLLAPSE) ? -errno : 0;
+}
+
 int pmem_unmap(void *addr, size_t len)
 {
 	if (munmap(addr, len))

@@ -112,6 +112,17 @@ int pmem_map(struct pmem *pm, uint64_t off, size_t len, int prot, void **addr);
  */
 int pmem_map_fixed(struct pmem *pm, void *addr, uint64_t off, size_t len, int prot);
 
+/*
+ * pmem_collapse - move [addr, addr+len) of a mapping of @pm, on a tmpfs of
+ * 4 KiB pages, into 2 MiB pages mapped by PMDs (MADV_COLLAPSE, which works on
+ * a tmpfs file whatever shmem_enabled says, except "deny"), as a DAX device
+ * maps pmem. @addr and @len must be 2 MiB multiples and the pages present.
+ * 0 when done; -EOPNOTSUPP for other kinds of media (huge tmpfs and hugetlbfs
+ * have their huge pages already; memfds are refused by the kernel); the
+ * kernel's -errno otherwise (no message: callers treat it as best effort).
+ */
+int pmem_collapse(const struct pmem *pm, void *addr, size_t len);
+
 int pmem_unmap(void *addr, size_t len);
 
 /*

@@ -492,26 +492,20 @@ static long shmem_pmd_kib(void)
 	return kib;
 }
 
-/* Can this kernel move a tmpfs file's pages into 2 MiB pages (MADV_COLLAPSE)? */
+/* Can this kernel move a tmpfs file's pages into 2 MiB pages (pmem_collapse)? */
 static bool kernel_collapses_tmpfs(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	uint8_t *p, *a;
+	struct pmem *pm;
+	void *p;
 	bool ok;
 
-	CHECK(fd >= 0);
+	CHECK_OK(pmem_open(path, PMEM_O_CREATE, 2 * MIB, &pm));
 	CHECK_OK(unlink(path));
-	CHECK_OK(ftruncate(fd, (off_t)(2 * MIB)));
-	p = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(p != MAP_FAILED);
-	a = (uint8_t *)(((uintptr_t)p + 2 * MIB - 1) & ~(uintptr_t)(2 * MIB - 1));
-	munmap(p, 4 * MIB);
-	p = mmap(a, 2 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
-	CHECK(p == a);
-	memset(a, 1, 2 * MIB);
-	ok = !madvise(a, 2 * MIB, 25 /* MADV_COLLAPSE */);
-	munmap(a, 2 * MIB);
-	close(fd);
+	CHECK_OK(pmem_map(pm, 0, 2 * MIB, PROT_READ | PROT_WRITE, &p));
+	memset(p, 1, 2 * MIB);
+	ok = !pmem_collapse(pm, p, 2 * MIB);
+	CHECK_OK(pmem_unmap(p, 2 * MIB));
+	pmem_close(pm);
 	return ok;
 }
 
