@@ -408,24 +408,38 @@ static void test_corrupt_raw(void)
 	CHECK_OK(udax_pool_raw_region(path, &off, &len));
 }
 
+/*
+ * A pool of @pool bytes at @path in @dir with a raw region of @raw bytes,
+ * opened with exact pages of @page bytes: the region lies at the pool's end,
+ * and all of it is mapped at a @page-aligned address.
+ */
+static uint8_t *map_exact_region(const char *dir, char *path, size_t path_len, uint64_t pool,
+				 uint64_t raw, uint64_t page, struct udax_devdax **dd)
+{
+	struct udax_devdax_info di;
+	uint8_t *p;
+
+	snprintf(path, path_len, "%s/pool", dir);
+	mkfs_raw(path, pool, raw);
+	*dd = open_pool_region(path, page, UDAX_DEVDAX_EXACT_PAGES);
+	CHECK_OK(udax_devdax_get_info(*dd, &di));
+	CHECK_EQ(di.page_size, page);
+	CHECK_EQ(di.offset, pool - raw);
+	p = map_all(*dd, raw);
+	CHECK_EQ((uintptr_t)p % page, 0);
+	return p;
+}
+
 /* On a huge tmpfs the region's 2 MiB units are PMD-mapped, as device-DAX's. */
 static int huge_tmpfs_body(const char *dir)
 {
-	struct udax_devdax_info di;
 	struct vm_pmd_coverage cov;
 	struct udax_devdax *dd;
 	char path[256];
 	uint8_t *p;
 
 	test_watchdog(30);
-	snprintf(path, sizeof(path), "%s/pool", dir);
-	mkfs_raw(path, 32 * MiB, 8 * MiB);
-	dd = open_pool_region(path, 2 * MiB, UDAX_DEVDAX_EXACT_PAGES);
-	CHECK_OK(udax_devdax_get_info(dd, &di));
-	CHECK_EQ(di.page_size, 2 * MiB);
-	CHECK_EQ(di.offset, 24 * MiB);
-	p = map_all(dd, 8 * MiB);
-	CHECK_EQ((uintptr_t)p % (2 * MiB), 0);
+	p = map_exact_region(dir, path, sizeof(path), 32 * MiB, 8 * MiB, 2 * MiB, &dd);
 	fill_pattern(p, 8 * MiB, 3);
 	CHECK_OK(vm_pmd_coverage(p, 8 * MiB, &cov));
 	printf("huge tmpfs: %llu of %llu bytes PMD-mapped\n", (unsigned long long)cov.pmd_mapped,
@@ -441,21 +455,13 @@ static int huge_tmpfs_body(const char *dir)
 /* On hugetlbfs with 1 GiB pages a 1 GiB raw region is mapped with PUDs. */
 static int hugetlb_1g_body(const char *dir)
 {
-	struct udax_devdax_info di;
 	struct udax_devdax *dd;
 	struct udax_fs *fs;
 	char path[256];
 	uint8_t *p;
 
 	test_watchdog(30);
-	snprintf(path, sizeof(path), "%s/pool", dir);
-	mkfs_raw(path, 2 * GiB, 1 * GiB);
-	dd = open_pool_region(path, 1 * GiB, UDAX_DEVDAX_EXACT_PAGES);
-	CHECK_OK(udax_devdax_get_info(dd, &di));
-	CHECK_EQ(di.page_size, 1 * GiB);
-	CHECK_EQ(di.offset, 1 * GiB);
-	p = map_all(dd, 1 * GiB);
-	CHECK_EQ((uintptr_t)p % GiB, 0);
+	p = map_exact_region(dir, path, sizeof(path), 2 * GiB, 1 * GiB, 1 * GiB, &dd);
 	for (uint64_t off = 0; off < 1 * GiB; off += 64 * MiB + 4096)
 		p[off] = pattern(off, 6);
 	CHECK_EQ(smaps_kb(p, "KernelPageSize"), 1048576);
