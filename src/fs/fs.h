@@ -11,7 +11,9 @@
  *    one file: shared for reads, exclusive for writes, truncate and fallocate.
  *    Data copies run under node->rw only, never under fs->lock, so the extent
  *    the DAX core copies to cannot be freed under it. Order: node->rw, then
- *    fs->lock.
+ *    fs->lock. The one exception is the lockless read (readfast.c), which
+ *    takes neither lock and throws its copy away if a holder of node->rw
+ *    exclusive or a change of the extent map came in between.
  *
  * Metadata is read from the media through the transaction (tx_read), so
  * aborting a transaction is just dropping its shadow blocks. Two caches live
@@ -24,6 +26,7 @@
 #define UDAX_FS_FS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -61,6 +64,23 @@ struct extmap {
 	uint32_t n, cap;
 };
 
+#define RC_EXTENTS 8u
+
+/*
+ * What a lockless read needs (readfast.c): a window of the committed extent
+ * map, the inode's size field in place, and the sequence word that tells a
+ * reader whether what it read still holds.
+ */
+struct read_cache {
+	atomic_uint_fast64_t seq; /* writers inside (low 16 bits), writers gone (above) */
+	atomic_uint n;
+	struct {
+		atomic_uint_fast64_t pblk;
+		atomic_uint lblk, len;
+	} e[RC_EXTENTS];
+	const uint64_t *size;
+};
+
 /* An inode some handle has open; lives while refs > 0. */
 struct udaxfs_node {
 	struct udaxfs *fs;
@@ -73,6 +93,7 @@ struct udaxfs_node {
 	 */
 	struct extmap map;
 	bool map_valid;
+	struct read_cache rc;
 	struct udaxfs_node *next;
 };
 
@@ -170,6 +191,14 @@ struct udaxfs_node *node_get(struct udaxfs *fs, uint64_t ino);
 int node_put(struct udaxfs_node *node);
 bool node_is_open(struct udaxfs *fs, uint64_t ino);
 void node_map_drop(struct udaxfs *fs, uint64_t ino);
+const uint64_t *inode_size_home(const struct udaxfs *fs, uint64_t ino);
+
+/* readfast.c: the lockless read's view of a node (under fs->lock but rc_write_*) */
+void rc_init(struct udaxfs *fs, struct udaxfs_node *node);
+void rc_write_begin(struct udaxfs_node *node);
+void rc_write_end(struct udaxfs_node *node);
+void rc_fill(struct udaxfs_node *node, uint32_t i);
+void rc_drop(struct udaxfs_node *node);
 int orphans_release(struct udaxfs *fs, unsigned *count);
 
 /* extent.c: an inode's extent map, loaded into memory for one operation */

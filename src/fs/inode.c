@@ -91,11 +91,21 @@ int inode_write(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
  * already changed blocks, the inode goes through it instead, so a commit can
  * never write an older image over the stores.
  */
+static struct udaxfs_inode *inode_home(const struct udaxfs *fs, uint64_t ino)
+{
+	return (struct udaxfs_inode *)(fs->base + blk_off(inode_blk(fs, ino)) + inode_off(ino));
+}
+
+/* Where the size of @ino lives on the media; the lockless read loads it from there. */
+const uint64_t *inode_size_home(const struct udaxfs *fs, uint64_t ino)
+{
+	return &inode_home(fs, ino)->size;
+}
+
 static void store_size_times(struct udaxfs *fs, uint64_t ino, const struct udaxfs_inode *di)
 {
-	struct udaxfs_inode *home;
+	struct udaxfs_inode *home = inode_home(fs, ino);
 
-	home = (struct udaxfs_inode *)(fs->base + blk_off(inode_blk(fs, ino)) + inode_off(ino));
 	__atomic_store_n(&home->size, di->size, __ATOMIC_RELAXED);
 	__atomic_store_n(&home->mtime_ns, di->mtime_ns, __ATOMIC_RELAXED);
 	__atomic_store_n(&home->ctime_ns, di->ctime_ns, __ATOMIC_RELAXED);
@@ -302,6 +312,7 @@ struct udaxfs_node *node_get(struct udaxfs *fs, uint64_t ino)
 	node->ino = ino;
 	node->refs = 1;
 	pthread_rwlock_init(&node->rw, NULL);
+	rc_init(fs, node);
 	node->next = fs->nodes;
 	fs->nodes = node;
 	return node;
@@ -318,8 +329,10 @@ bool node_is_open(struct udaxfs *fs, uint64_t ino)
 void node_map_drop(struct udaxfs *fs, uint64_t ino)
 {
 	for (struct udaxfs_node *node = fs->nodes; node; node = node->next)
-		if (node->ino == ino)
+		if (node->ino == ino) {
 			node->map_valid = false;
+			rc_drop(node);
+		}
 }
 
 /* Drops a reference; the last one frees an unlinked inode (POSIX: usable until close). */

@@ -119,7 +119,11 @@ static int iomap_map(struct udaxfs *fs, struct udaxfs_node *node, uint64_t pos, 
 		iomap->length = blk_off(hole);
 		iomap->type = IOMAP_HOLE;
 	} else {
-		iomap_from_extent(&m->e[extmap_find(m, lblk)], 0, UINT64_MAX, iomap);
+		uint32_t i = extmap_find(m, lblk);
+
+		iomap_from_extent(&m->e[i], 0, UINT64_MAX, iomap);
+		if (!(flags & IOMAP_WRITE))
+			rc_fill(node, i); /* so that the next reads here need no lock */
 	}
 	if (!(flags & IOMAP_WRITE)) { /* the node map is loaded: the inode is sound */
 		iomap->size = inode_size(fs, node->ino);

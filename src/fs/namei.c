@@ -256,9 +256,26 @@ bool udaxfs_node_is_last(struct udaxfs_node *node)
 	return last;
 }
 
-pthread_rwlock_t *udaxfs_node_lock(struct udaxfs_node *node)
+void udaxfs_node_read_lock(struct udaxfs_node *node)
 {
-	return &node->rw;
+	pthread_rwlock_rdlock(&node->rw);
+}
+
+void udaxfs_node_read_unlock(struct udaxfs_node *node)
+{
+	pthread_rwlock_unlock(&node->rw);
+}
+
+void udaxfs_node_write_lock(struct udaxfs_node *node)
+{
+	pthread_rwlock_wrlock(&node->rw);
+	rc_write_begin(node);
+}
+
+void udaxfs_node_write_unlock(struct udaxfs_node *node)
+{
+	rc_write_end(node);
+	pthread_rwlock_unlock(&node->rw);
 }
 
 static void fill_stat(uint64_t ino, const struct udaxfs_inode *di, uint64_t blocks,

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "udax.h"
 #include "dax/iomap.h"
@@ -31,7 +32,23 @@ int udaxfs_open(struct udaxfs *fs, const char *path, int flags, unsigned mode,
 		struct udaxfs_node **out);
 int udaxfs_opendir(struct udaxfs *fs, const char *path, struct udaxfs_node **out);
 int udaxfs_close(struct udaxfs_node *node);
-pthread_rwlock_t *udaxfs_node_lock(struct udaxfs_node *node);
+/*
+ * node->rw (the kernel's i_rwsem): shared around a read, exclusive around a
+ * write, truncate, fallocate or the freeing of an unlinked file. The
+ * exclusive side also turns lockless reads away for its duration.
+ */
+void udaxfs_node_read_lock(struct udaxfs_node *node);
+void udaxfs_node_read_unlock(struct udaxfs_node *node);
+void udaxfs_node_write_lock(struct udaxfs_node *node);
+void udaxfs_node_write_unlock(struct udaxfs_node *node);
+/*
+ * A read with no lock (readfast.c): copies [pos, pos + len), clipped at EOF,
+ * if it lies in mapped extents a locked read here has looked up before and no
+ * writer came in between. Returns the bytes copied, or -EAGAIN (nothing
+ * copied, the buffer's first min(len, size - pos) bytes zeroed or untouched):
+ * take node->rw shared and read through the DAX core instead.
+ */
+ssize_t udaxfs_read_fast(struct udaxfs_node *node, void *buf, size_t len, uint64_t pos);
 
 int udaxfs_getattr(struct udaxfs_node *node, struct udax_stat *st);
 /* The size alone: what the I/O path needs, without getattr's extent walk. */

@@ -110,9 +110,9 @@ static int open_truncate(struct udax_file *f)
 {
 	int ret;
 
-	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_lock(f->node);
 	ret = truncate_locked(f, 0);
-	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_unlock(f->node);
 	return ret;
 }
 
@@ -161,10 +161,10 @@ static void close_last_unlinked(struct udax_file *f)
 	/* only a file mapped here can have pins; most closes stop at one load */
 	if (f->is_dir || !api_was_mapped(f) || !udaxfs_node_is_last(f->node))
 		return;
-	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_lock(f->node);
 	if (!api_break_layout_wait(f, 0, LAST_PAGE, -1, &lo))
 		api_layout_end(&lo);
-	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_unlock(f->node);
 }
 
 int udax_close(struct udax_file *f)
@@ -198,11 +198,13 @@ static ssize_t file_read(struct udax_file *f, void *buf, size_t len, uint64_t of
 	/* udaxfs reports the size with each extent (IOMAP_F_SIZE) */
 	struct dax_iocb iocb = {
 		.host = f->node, .ops = &udaxfs_iomap_ops, .pos = off, .i_size = UINT64_MAX};
-	ssize_t ret;
+	ssize_t ret = udaxfs_read_fast(f->node, buf, len, off);
 
-	pthread_rwlock_rdlock(udaxfs_node_lock(f->node));
+	if (ret != -EAGAIN)
+		return ret;
+	udaxfs_node_read_lock(f->node);
 	ret = dax_iomap_rw(&iocb, buf, len);
-	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	udaxfs_node_read_unlock(f->node);
 	return ret;
 }
 
@@ -231,7 +233,7 @@ static ssize_t file_write(struct udax_file *f, const void *buf, size_t len, uint
 	ssize_t ret;
 	int err;
 
-	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_lock(f->node);
 	iocb.pos = off;
 	ret = udaxfs_write_prepare(f->node, append, &iocb.pos, &n, &old_size);
 	len = (size_t)n;
@@ -248,7 +250,7 @@ static ssize_t file_write(struct udax_file *f, const void *buf, size_t len, uint
 		}
 		*end = iocb.pos;
 	}
-	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_unlock(f->node);
 	return ret;
 }
 
@@ -343,9 +345,9 @@ int udax_ftruncate(struct udax_file *f, off_t size)
 	if (!writable(f) || f->is_dir || size < 0)
 		return udax_err(EINVAL, "ftruncate: %s",
 				size < 0 ? "negative size" : "not a file open for writing");
-	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_lock(f->node);
 	ret = truncate_locked(f, (uint64_t)size);
-	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_unlock(f->node);
 	return ret;
 }
 
@@ -371,17 +373,17 @@ int udax_fallocate(struct udax_file *f, int mode, off_t off, off_t len)
 		return udax_err(EBADF, "fallocate: file not open for writing");
 	if (f->is_dir)
 		return udax_err(EISDIR, "fallocate: is a directory");
-	pthread_rwlock_wrlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_lock(f->node);
 	if (off >= 0 && len > 0)
-		ret = api_break_layout(f, (uint64_t)off / PAGE,
-				       fallocate_last_page(mode, off, len), &lo);
+		ret = api_break_layout(f, (uint64_t)off / PAGE, fallocate_last_page(mode, off, len),
+				       &lo);
 	else
 		ret = 0, lo.mi = NULL;
 	if (!ret) {
 		ret = udaxfs_fallocate(f->node, mode, (uint64_t)off, (uint64_t)len);
 		api_layout_end(&lo);
 	}
-	pthread_rwlock_unlock(udaxfs_node_lock(f->node));
+	udaxfs_node_write_unlock(f->node);
 	return ret;
 }
 
