@@ -151,6 +151,9 @@ int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size)
 	 * need no order: the fence of the write's own copy covers them before it
 	 * returns, and a crash before it may keep the old times.
 	 */
+#ifdef UDAX_BROKEN_SIZE_UNFENCED
+	resized = false; /* the bug: the data may reach the media before the size */
+#endif
 	if (resized)
 		pmem_drain(fs->pm);
 	return 0;

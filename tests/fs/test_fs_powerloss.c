@@ -13,7 +13,9 @@
  *    of the range holds its old or its new value, and every other byte its
  *    old value (zero past the old size); an extending write whose new size is
  *    not yet durable has stored nothing (docs/udaxfs.md: the size commits
- *    first).
+ *    first);
+ *  - in every image, each file grown after recovery reads zeros past its old
+ *    end (bytes a crash left past EOF must never come back into a file).
  * The live tree must also equal the model after each operation.
  *
  * With --expect-bug, the test passes when it catches an inconsistency (run
@@ -371,6 +373,45 @@ static struct partial partial_of(const struct op *op, const struct model *before
 	};
 }
 
+/*
+ * Bytes past EOF must read as zeros once the file grows over them, whatever
+ * a crash left there (a write's data that reached the media before its size
+ * would show here, while a plain read stops at EOF): each file of the image
+ * is truncated up by GROW_CHECK and the new range read.
+ */
+#define GROW_CHECK (256 * 1024)
+
+static bool grows_as_zeros(struct udax_fs *fs, const char *path)
+{
+	static uint8_t buf[GROW_CHECK];
+	struct udax_file *f;
+	struct udax_stat st;
+	ssize_t n;
+	bool ok;
+
+	if (udax_stat(fs, path, &st) || S_ISDIR(st.mode))
+		return true; /* not in this image */
+	CHECK_OK(udax_open(fs, path, O_RDWR, 0, &f));
+	CHECK_OK(udax_ftruncate(f, (off_t)(st.size + GROW_CHECK)));
+	n = udax_pread(f, buf, GROW_CHECK, (off_t)st.size);
+	ok = n == GROW_CHECK;
+	for (ssize_t i = 0; ok && i < n; i++)
+		ok = !buf[i];
+	CHECK_OK(udax_close(f));
+	return ok;
+}
+
+static bool grown_files_zero(struct udax_fs *fs)
+{
+	const struct model *m[2] = {now.before, now.after};
+
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned i = 0; m[k] && i < m[k]->n; i++)
+			if (!m[k]->e[i].dir && !grows_as_zeros(fs, m[k]->e[i].path))
+				return false;
+	return true;
+}
+
 static bool crash_state_ok(struct udax_fs *fs)
 {
 	struct partial p;
@@ -432,6 +473,10 @@ static void check_image(uint64_t fence, const struct pmem_crash_pick *how)
 	if (!crash_state_ok(fs))
 		found("fence %llu (%s), image %s: the tree matches neither the state before "
 		      "nor after",
+		      (unsigned long long)fence, describe(now.op), pick_name(how));
+	else if (!grown_files_zero(fs))
+		found("fence %llu (%s), image %s: a file grown after the crash shows bytes "
+		      "that were past its end",
 		      (unsigned long long)fence, describe(now.op), pick_name(how));
 	CHECK_OK(udax_unmount(fs));
 	ret = udax_fsck(image_path, 0, &report);
