@@ -255,8 +255,9 @@ int inode_alloc(struct udaxfs *fs, uint32_t mode, uint64_t *ino, struct udaxfs_i
 			continue;
 		memset(di, 0, sizeof(*di));
 		di->mode = mode;
-		di->uid = (uint32_t)getuid();
-		di->gid = (uint32_t)getgid();
+		/* the kernel's current_fsuid(): the effective ids, not the real ones */
+		di->uid = (uint32_t)geteuid();
+		di->gid = (uint32_t)getegid();
 		di->atime_ns = di->mtime_ns = di->ctime_ns = udaxfs_now_ns();
 		di->generation = fs->sb.mount_count;
 		fs->ino_hint = cand - UDAXFS_ROOT_INO + 1;

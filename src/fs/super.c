@@ -298,8 +298,8 @@ static int mkfs_write_metadata(struct udaxfs *fs)
 	root.mode = S_IFDIR | 0755;
 	root.nlink = 2;
 	root.parent = UDAXFS_ROOT_INO;
-	root.uid = (uint32_t)getuid();
-	root.gid = (uint32_t)getgid();
+	root.uid = (uint32_t)geteuid();
+	root.gid = (uint32_t)getegid();
 	root.atime_ns = root.mtime_ns = root.ctime_ns = udaxfs_now_ns();
 	return tx_end(fs, inode_write(fs, UDAXFS_ROOT_INO, &root));
 }

@@ -203,8 +203,8 @@ static void test_stat(void)
 
 	CHECK_OK(udax_stat(fs, "/y", &st));
 	CHECK_EQ(st.mode, S_IFREG | 0640);
-	CHECK_EQ(st.uid, getuid());
-	CHECK_EQ(st.gid, getgid());
+	CHECK_EQ(st.uid, geteuid());
+	CHECK_EQ(st.gid, getegid());
 	CHECK_EQ(st.size, 6);
 	t0 = st.mtime_ns;
 	CHECK(t0 > 0 && st.ctime_ns >= t0);
@@ -223,6 +223,34 @@ static void test_stat(void)
 }
 
 /* Open directories and files survive their removal until closed. */
+/* New files belong to the effective ids, as the kernel's fsuid/fsgid (root only). */
+static void test_owner_effective(void)
+{
+	const uid_t nobody = 65534;
+	struct udax_file *f;
+	struct udax_stat st;
+
+	if (geteuid() != 0) {
+		printf("owner by effective ids: skipped, needs root to change them\n");
+		return;
+	}
+	CHECK(!setegid(nobody));
+	CHECK(!seteuid(nobody));
+	CHECK_OK(udax_open(fs, "/owned", O_CREAT | O_EXCL | O_RDWR, 0600, &f));
+	CHECK_OK(udax_mkdir(fs, "/owned-dir", 0700));
+	CHECK(!seteuid(0));
+	CHECK(!setegid(0));
+	CHECK_OK(udax_fstat(f, &st));
+	CHECK_EQ(st.uid, nobody);
+	CHECK_EQ(st.gid, nobody);
+	CHECK_OK(udax_stat(fs, "/owned-dir", &st));
+	CHECK_EQ(st.uid, nobody);
+	CHECK_EQ(st.gid, nobody);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unlink(fs, "/owned"));
+	CHECK_OK(udax_rmdir(fs, "/owned-dir"));
+}
+
 static void test_open_removed(void)
 {
 	struct udax_statfs before, after;
@@ -351,6 +379,7 @@ int main(void)
 	test_links_and_unlink_open();
 	test_rename();
 	test_stat();
+	test_owner_effective();
 	test_open_removed();
 	test_path_limits();
 	test_orphan(pool);
