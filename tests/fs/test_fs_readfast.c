@@ -11,6 +11,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -232,6 +233,7 @@ static void *target_writer(void *arg)
 						(off_t)(b * BLK), BLK));
 		if (round % 64 == 9)
 			CHECK_OK(udax_ftruncate(target, (off_t)((next(&r) % SBLOCKS) * BLK)));
+		sched_yield(); /* leave gaps between writers, where reads go lockless */
 	}
 	return NULL;
 }
