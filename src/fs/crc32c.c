@@ -45,8 +45,9 @@ static uint32_t crc32c_table(uint32_t crc, const uint8_t *p, size_t len)
  */
 #define STRIDE_LONG  1024u
 #define STRIDE_SHORT 128u
+#define STRIDE_TINY  64u /* an inode (256 bytes) is three of these and a tail */
 
-static uint32_t zeros_long[4][256], zeros_short[4][256];
+static uint32_t zeros_long[4][256], zeros_short[4][256], zeros_tiny[4][256];
 
 static uint32_t gf2_times(const uint32_t *mat, uint32_t vec)
 {
@@ -127,6 +128,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
 
 	c = crc32c_3way(zeros_long, c, &p, &len, STRIDE_LONG);
 	c = crc32c_3way(zeros_short, c, &p, &len, STRIDE_SHORT);
+	c = crc32c_3way(zeros_tiny, c, &p, &len, STRIDE_TINY);
 	for (; len >= 8; len -= 8, p += 8) {
 		memcpy(&w, p, 8);
 		c = _mm_crc32_u64(c, w);
@@ -148,6 +150,7 @@ static void crc32c_init(void)
 	if (__builtin_cpu_supports("sse4.2")) {
 		build_zeros(zeros_long, STRIDE_LONG);
 		build_zeros(zeros_short, STRIDE_SHORT);
+		build_zeros(zeros_tiny, STRIDE_TINY);
 		crc32c_fn = crc32c_sse42;
 	}
 #endif
