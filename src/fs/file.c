@@ -94,7 +94,7 @@ bool file_huge_policy(const struct udaxfs_inode *di, uint64_t end)
 }
 
 /* Zeroes the mapped bytes of [off, off+len) (holes already read as zeros). */
-static void zero_bytes(struct udaxfs *fs, const struct extmap *m, uint64_t off, uint64_t len)
+void zero_mapped_bytes(struct udaxfs *fs, const struct extmap *m, uint64_t off, uint64_t len)
 {
 	uint64_t end = off + len;
 
@@ -147,7 +147,7 @@ static void zero_eof_tail(struct udaxfs *fs, const struct extmap *m, uint64_t ol
 	uint64_t end = blk_off(blocks_up(old));
 
 	if (to > old && end != old)
-		zero_bytes(fs, m, old, (to < end ? to : end) - old);
+		zero_mapped_bytes(fs, m, old, (to < end ? to : end) - old);
 }
 
 /* Loads the regular file @ino; fails with EISDIR for a directory. */
@@ -214,7 +214,7 @@ static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t si
 		zero_eof_tail(fs, &m, *old, pos);
 		extmap_free(&m);
 	}
-	return inode_set_size(fs, ino, shrink || size > *old ? size : *old);
+	return inode_set_size(fs, ino, shrink || size > *old ? size : *old, !shrink && pos >= *old);
 }
 
 static int punch(struct udaxfs *fs, struct extmap *m, uint64_t off, uint64_t len)
@@ -272,7 +272,7 @@ static int file_fallocate(struct udaxfs *fs, uint64_t ino, int mode, uint64_t of
 		ret = file_alloc_range(fs, &m, off >> UDAXFS_BLOCK_SHIFT, nblk,
 				       file_huge_policy(&di, end));
 		if (!ret && (mode & UDAX_FALLOC_ZERO_RANGE))
-			zero_bytes(fs, &m, off, len);
+			zero_mapped_bytes(fs, &m, off, len);
 		if (!ret && !(mode & UDAX_FALLOC_KEEP_SIZE) && end > di.size) {
 			zero_eof_tail(fs, &m, di.size, end);
 			di.size = end;

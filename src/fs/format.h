@@ -24,7 +24,7 @@
 #define UDAXFS_BLOCK	    4096u
 #define UDAXFS_BLOCK_SHIFT  12
 #define UDAXFS_PMD_BLOCKS   512u /* 2 MiB */
-#define UDAXFS_VERSION	    3u	 /* 3: journal with one fence per commit */
+#define UDAXFS_VERSION	    4u	 /* 4: inode zero_from (an append's size and data in one epoch) */
 #define UDAXFS_NAME_MAX	    255u
 #define UDAXFS_ROOT_INO	    1u
 #define UDAXFS_TX_MAX	    256u /* block images per transaction */
@@ -165,14 +165,20 @@ struct udaxfs_inode {
 	uint32_t nextents;
 	uint32_t flags; /* UDAXFS_INODE_* */
 	struct udaxfs_extent ext[UDAXFS_INLINE_EXTENTS];
-	uint8_t reserved[44];
+	/*
+	 * Every byte of the file at or past max(zero_from, size rounded up to
+	 * a block) reads as zero: raised (durably) before an append stores data
+	 * past it, so the append's size need not be durable before its data.
+	 */
+	uint64_t zero_from;
+	uint8_t reserved[36];
 	uint32_t crc; /* udaxfs_inode_crc */
 };
 static_assert(sizeof(struct udaxfs_inode) == 256, "inode layout");
 /*
- * The inode crc: crc32c of the 256 bytes with crc, size, mtime and ctime taken
- * as zero. Those three are stored in place by writes, one aligned 8-byte store
- * each, which a checksum could not follow atomically (docs/udaxfs.md).
+ * The inode crc: crc32c of the 256 bytes with crc, size, mtime, ctime and
+ * zero_from taken as zero. Those four are stored in place, one aligned 8-byte
+ * store each, which a checksum could not follow atomically (docs/udaxfs.md).
  */
 uint32_t udaxfs_inode_crc(const struct udaxfs_inode *di);
 /* Set with the last name's removal: mount frees an orphan (nlink 0) still carrying it. */

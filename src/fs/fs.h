@@ -178,7 +178,12 @@ int inode_read(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 int inode_write(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 uint64_t inode_size(struct udaxfs *fs, uint64_t ino);
 /* Sets the size of open inode @ino and touches its mtime and ctime. */
-int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size);
+int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool append);
+int inode_lower_zero_from(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
+/* At a file's first open in a mount: zeroes what a crashed append left past EOF. */
+int file_zero_past_eof(struct udaxfs *fs, uint64_t ino);
+/* file.c: zeroes the mapped bytes of [off, off+len) in place and drains. */
+void zero_mapped_bytes(struct udaxfs *fs, const struct extmap *m, uint64_t off, uint64_t len);
 int inode_write_lazy(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 void inode_touch_commit(struct udaxfs *fs);
 int inode_alloc(struct udaxfs *fs, uint32_t mode, uint64_t *ino, struct udaxfs_inode *di);

@@ -11,6 +11,8 @@
 #include "fs/crc32c.h"
 #include "fs/fs.h"
 
+#define PMD_BYTES ((uint64_t)UDAXFS_PMD_BLOCKS << UDAXFS_BLOCK_SHIFT)
+
 static uint64_t inode_blk(const struct udaxfs *fs, uint64_t ino)
 {
 	return fs->sb.itable_start + ino / UDAXFS_INODES_PER_BLOCK;
@@ -33,6 +35,7 @@ uint32_t udaxfs_inode_crc(const struct udaxfs_inode *di)
 	c.size = 0;
 	c.mtime_ns = 0;
 	c.ctime_ns = 0;
+	c.zero_from = 0;
 	c.crc = 0; /* what crc32c_skip does, in one pass over the copy */
 	return crc32c(0, &c, sizeof(c));
 }
@@ -128,10 +131,43 @@ uint64_t inode_size(struct udaxfs *fs, uint64_t ino)
 	return __atomic_load_n(&di->size, __ATOMIC_RELAXED);
 }
 
-int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size)
+static uint64_t block_end(uint64_t bytes)
 {
+	return (bytes + UDAXFS_BLOCK - 1) & ~(uint64_t)(UDAXFS_BLOCK - 1);
+}
+
+/* Where @di's bytes are known to be zero from (format.h, zero_from). */
+static uint64_t zero_from(const struct udaxfs_inode *di, uint64_t size)
+{
+	uint64_t z = __atomic_load_n(&di->zero_from, __ATOMIC_RELAXED);
+
+	return z > block_end(size) ? z : block_end(size);
+}
+
+static void store_zero_from(struct udaxfs *fs, uint64_t ino, uint64_t z)
+{
+	struct udaxfs_inode *home = inode_home(fs, ino);
+
+	__atomic_store_n(&home->zero_from, z, __ATOMIC_RELAXED);
+	pmem_flush(fs->pm, &home->zero_from, sizeof(home->zero_from));
+}
+
+/*
+ * An append's size (@append: data goes only past the old size) shares the
+ * epoch of its data: the fence of the data's copy covers both, and a crash
+ * may keep either without the other. Bytes that reach the media past the
+ * durable size stay out of the file because zero_from is raised first, in
+ * 2 MiB steps, and fenced (once per 2 MiB of appends): the first open after
+ * a crash zeroes [size, zero_from) (file_zero_past_eof). Any other new size
+ * (a write that also overwrites, a shrink) is durable before the data, as
+ * before. New times alone need no order: the fence of the write's own copy
+ * covers them before it returns, and a crash before it may keep the old ones.
+ */
+int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool append)
+{
+	const struct udaxfs_inode *home = inode_home(fs, ino);
+	uint64_t old = inode_size(fs, ino);
 	struct udaxfs_inode di;
-	bool resized;
 	int ret;
 
 	if (fs->tx.n) {
@@ -142,21 +178,52 @@ int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size)
 		inode_touch(&di, true);
 		return inode_write(fs, ino, &di);
 	}
-	resized = size != inode_size(fs, ino);
 	di.size = size; /* the only fields store_size_times reads */
 	inode_touch(&di, true);
 	journal_settle(fs);
-	store_size_times(fs, ino, &di);
-	/*
-	 * A new size is durable before the data stored under it. New times alone
-	 * need no order: the fence of the write's own copy covers them before it
-	 * returns, and a crash before it may keep the old times.
-	 */
-#ifdef UDAX_BROKEN_SIZE_UNFENCED
-	resized = false; /* the bug: the data may reach the media before the size */
-#endif
-	if (resized)
+	if (append && size > old && size > zero_from(home, old)) {
+		store_zero_from(fs, ino, (size + PMD_BYTES - 1) & ~(PMD_BYTES - 1));
+#ifndef UDAX_BROKEN_ZERO_FROM_UNFENCED
 		pmem_drain(fs->pm);
+#endif
+	}
+	store_size_times(fs, ino, &di);
+	if (size != old && !(append && size > old))
+		pmem_drain(fs->pm);
+	return 0;
+}
+
+int file_zero_past_eof(struct udaxfs *fs, uint64_t ino)
+{
+	struct udaxfs_inode di;
+	struct extmap m;
+	int ret = inode_read(fs, ino, &di);
+
+	if (ret || !S_ISREG(di.mode) || di.zero_from <= block_end(di.size))
+		return ret;
+#ifdef UDAX_BROKEN_ZERO_FROM_NO_REPAIR
+	return 0; /* the bug: bytes past EOF stay, for a later growth to show */
+#endif
+	ret = extmap_load(fs, ino, &di, &m);
+	if (ret)
+		return ret;
+	zero_mapped_bytes(fs, &m, di.size, di.zero_from - di.size);
+	extmap_free(&m);
+	return inode_lower_zero_from(fs, ino, &di);
+}
+
+/*
+ * Lowers zero_from to the end of the last block, where nothing past EOF is
+ * left to zero (after file_zero_past_eof, or at the last close, when no write
+ * is under way). Not fenced: a crash that loses it leaves the higher value,
+ * which only claims less; the same holds for a replay of an older inode.
+ */
+int inode_lower_zero_from(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
+{
+	di->zero_from = block_end(di->size);
+	if (fs->tx.n)
+		return inode_write(fs, ino, di);
+	store_zero_from(fs, ino, di->zero_from);
 	return 0;
 }
 
@@ -357,6 +424,8 @@ int node_put(struct udaxfs_node *node)
 	ret = inode_read(fs, node->ino, &di);
 	if (!ret && inode_is_orphan(&di))
 		ret = inode_release(fs, node->ino);
+	else if (!ret && S_ISREG(di.mode) && di.zero_from > block_end(di.size))
+		ret = inode_lower_zero_from(fs, node->ino, &di);
 	ret = tx_end(fs, ret);
 	pthread_rwlock_destroy(&node->rw);
 	extmap_free(&node->map);

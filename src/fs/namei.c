@@ -190,7 +190,12 @@ static int do_open(struct udaxfs *fs, const char *path, int flags, unsigned mode
 	if (ret)
 		return ret;
 	*out = node_get(fs, ino);
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	ret = (*out)->refs == 1 ? file_zero_past_eof(fs, ino) : 0;
+	if (ret)
+		node_put(*out);
+	return ret;
 }
 
 /* Flags with nothing to do here: I/O is synchronous and direct, there are no links or ttys. */

@@ -67,10 +67,11 @@ int udaxfs_fallocate(struct udaxfs_node *node, int mode, uint64_t off, uint64_t 
 /*
  * Before a write of *@len bytes at *@pos (at the end of file if @append, and
  * *pos is set to it): fails with EFBIG at or past the maximum file size and
- * clips *len to it; extends the size to cover the write (stored in place and
- * persisted, so data is only ever stored below the durable size and bytes
- * past EOF stay zero even after a crash) and updates mtime; *old_size gets
- * the prior size. A write starting past EOF first zeroes the rest of the old
+ * clips *len to it; extends the size to cover the write (stored in place:
+ * fenced before the data unless the write only appends, whose bytes past a
+ * size a crash lost stay out of the file through the inode's zero_from,
+ * docs/udaxfs.md "Durability") and updates mtime; *old_size gets the prior
+ * size. A write starting past EOF first zeroes the rest of the old
  * last block, where a mapping may have stored past EOF, and drains the zeros
  * before the size.
  * udaxfs_write_short: the write stopped at @end instead; shrink the size back

@@ -2,6 +2,8 @@
 /* udaxfs read/write path: content, holes, EOF, positions, persistence, mapped tails. */
 #include <sys/mman.h>
 
+#include <stddef.h>
+
 #include "fstest.h"
 
 static void test_basic(const char *pool)
@@ -214,6 +216,61 @@ static void test_mapped_tail(const char *pool)
 	fstest_fsck_clean(pool);
 }
 
+/* The zero_from field of inode @ino in the unmounted or mounted pool file. */
+static uint64_t pool_zero_from(const char *pool, uint64_t ino, const uint64_t *set)
+{
+	struct udaxfs_super sb = read_super(pool, 0);
+	uint64_t off = sb.itable_start * UDAXFS_BLOCK + ino * sizeof(struct udaxfs_inode) +
+		       offsetof(struct udaxfs_inode, zero_from);
+	uint64_t z;
+
+	if (set)
+		pool_rw(pool, true, off, (void *)set, sizeof(*set));
+	pool_rw(pool, false, off, &z, sizeof(z));
+	return z;
+}
+
+/*
+ * An append raises zero_from (in 2 MiB steps) before its data, the last
+ * close lowers it to the end of the last block, and the first open after a
+ * crash zeroes what the crash left in [size, zero_from) before anything can
+ * grow the file over it (docs/udaxfs.md, "Durability").
+ */
+static void test_zero_from(const char *pool)
+{
+	static uint8_t junk[10000];
+	struct udax_fs *fs = fstest_mount(pool);
+	uint64_t z = 64 * 1024;
+	struct udax_extent ext;
+	struct udax_file *f;
+	struct udax_stat st;
+	char data[5000];
+
+	memset(data, 'd', sizeof(data));
+	CHECK_OK(udax_open(fs, "/zf", O_CREAT | O_RDWR, 0644, &f));
+	CHECK_OK(udax_fallocate(f, UDAX_FALLOC_KEEP_SIZE, 0, (off_t)z));
+	CHECK_EQ(udax_write(f, data, sizeof(data)), sizeof(data));
+	CHECK_OK(udax_fstat(f, &st));
+	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), 2 * MIB);
+	CHECK_EQ(udax_fiemap(f, &ext, 1), 1);
+	CHECK_OK(udax_close(f));
+	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), 8192);
+	CHECK_OK(udax_unmount(fs));
+	/* what a crash in a later append can leave: bytes past EOF, zero_from above them */
+	memset(junk, 0x6b, sizeof(junk));
+	pool_rw(pool, true, ext.physical + 20000, junk, sizeof(junk));
+	CHECK_EQ(pool_zero_from(pool, st.ino, &z), z);
+	fs = fstest_mount(pool);
+	CHECK_OK(udax_open(fs, "/zf", O_RDWR, 0, &f));
+	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), 8192); /* zeroed up to it, lowered */
+	CHECK_OK(udax_ftruncate(f, (off_t)z));
+	for (uint64_t at = sizeof(data); at < z; at += 4096)
+		check_zero(f, at, at + 4096 < z ? at + 4096 : z);
+	CHECK_OK(udax_close(f));
+	CHECK_OK(udax_unmount(fs));
+	fstest_fsck_clean(pool);
+}
+
 int main(void)
 {
 	const char *pool;
@@ -225,6 +282,7 @@ int main(void)
 	test_positions(pool);
 	test_random(pool);
 	test_mapped_tail(pool);
+	test_zero_from(pool);
 	fstest_fsck_clean(pool);
 	return 0;
 }

@@ -78,7 +78,7 @@ expect 0 "p.pool: 0 problems found" "" -- fsck p.pool
 ### info of an empty pool
 expect 0 "pool                p.pool
 uuid                UUID
-format version      3
+format version      4
 mount count         1
 block size          4096
 size                4096 blocks (16.0 MiB)
@@ -119,7 +119,7 @@ for n in a b c; do "$udax" cp small "q.pool:/$n"; done
 "$udax" rm q.pool:/b
 expect 0 "pool                q.pool
 uuid                UUID
-format version      3
+format version      4
 mount count         5
 block size          4096
 size                4096 blocks (16.0 MiB)
@@ -146,7 +146,7 @@ longest free run    3577 blocks (14.0 MiB)
 free 2 MiB groups   6
 pmd eligible free   85.8%
 known-zero free     3577 blocks (14.0 MiB) from block 519" "" -- info q.pool
-expect 0 '{"pool": "q.pool", "uuid": "UUID", "version": 3, "mount_count": 6, "block_size": 4096, "blocks": 4096, "journal_blocks": 258, "bitmap_blocks": 1, "itable_blocks": 32, "data_start": 512, "raw_offset": 0, "raw_size": 0, MEDIA, "data_blocks": 3584, "free_blocks": 3579, "inodes": 511, "free_inodes": 508, "free_runs": 2, "free_runs_small": 1, "free_run_max": 3577, "free_pmd_groups": 6, "pmd_eligible_free_permille": 858, "zero_start": 519}' "" -- info --json q.pool
+expect 0 '{"pool": "q.pool", "uuid": "UUID", "version": 4, "mount_count": 6, "block_size": 4096, "blocks": 4096, "journal_blocks": 258, "bitmap_blocks": 1, "itable_blocks": 32, "data_start": 512, "raw_offset": 0, "raw_size": 0, MEDIA, "data_blocks": 3584, "free_blocks": 3579, "inodes": 511, "free_inodes": 508, "free_runs": 2, "free_runs_small": 1, "free_run_max": 3577, "free_pmd_groups": 6, "pmd_eligible_free_permille": 858, "zero_start": 519}' "" -- info --json q.pool
 
 ### a raw region for device-DAX at the end of the pool: refused sizes change nothing
 sum_before=$(cksum <q.pool)
@@ -162,7 +162,7 @@ raw region: 4194304 bytes (4.0 MiB) at offset 14680064" "" -- mkfs --size 18M --
 expect 0 "r.pool: 0 problems found" "" -- fsck r.pool
 expect 0 "pool                r.pool
 uuid                UUID
-format version      3
+format version      4
 mount count         1
 block size          4096
 size                3584 blocks (14.0 MiB)
