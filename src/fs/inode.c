@@ -157,7 +157,8 @@ static void store_zero_from(struct udaxfs *fs, uint64_t ino, uint64_t z)
  * epoch of its data: the fence of the data's copy covers both, and a crash
  * may keep either without the other. Bytes that reach the media past the
  * durable size stay out of the file because zero_from is raised first, in
- * 2 MiB steps, and fenced (once per 2 MiB of appends): the first open after
+ * 2 MiB steps once the file is 2 MiB long (to the end of the block before),
+ * and fenced (once per 2 MiB of appends): the first open after
  * a crash zeroes [size, zero_from) (file_zero_past_eof). Any other new size
  * (a write that also overwrites, a shrink) is durable before the data, as
  * before. New times alone need no order: the fence of the write's own copy
@@ -182,7 +183,10 @@ int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool append)
 	inode_touch(&di, true);
 	journal_settle(fs);
 	if (append && size > old && size > zero_from(home, old)) {
-		store_zero_from(fs, ino, (size + PMD_BYTES - 1) & ~(PMD_BYTES - 1));
+		/* small files stop at their last block: their last close lowers nothing */
+		store_zero_from(fs, ino,
+				size < PMD_BYTES ? block_end(size)
+						 : (size + PMD_BYTES - 1) & ~(PMD_BYTES - 1));
 #ifndef UDAX_BROKEN_ZERO_FROM_UNFENCED
 		pmem_drain(fs->pm);
 #endif

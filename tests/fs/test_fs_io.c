@@ -230,41 +230,60 @@ static uint64_t pool_zero_from(const char *pool, uint64_t ino, const uint64_t *s
 	return z;
 }
 
+/* The media offset of file offset @off (which must be mapped). */
+static uint64_t media_offset(struct udax_file *f, uint64_t off)
+{
+	struct udax_extent ext[16];
+	int n = udax_fiemap(f, ext, 16);
+
+	for (int i = 0; i < n && i < 16; i++)
+		if (off >= ext[i].logical && off < ext[i].logical + ext[i].length)
+			return ext[i].physical + (off - ext[i].logical);
+	test_fail(__FILE__, __LINE__, "offset %llu not mapped", (unsigned long long)off);
+}
+
 /*
- * An append raises zero_from (in 2 MiB steps) before its data, the last
- * close lowers it to the end of the last block, and the first open after a
- * crash zeroes what the crash left in [size, zero_from) before anything can
+ * An append raises zero_from before its data (to the end of its block in a
+ * small file, to the next 2 MiB boundary once the file is 2 MiB long), the
+ * last close lowers it to the end of the last block, and the first open after
+ * a crash zeroes what the crash left in [size, zero_from) before anything can
  * grow the file over it (docs/udaxfs.md, "Durability").
  */
 static void test_zero_from(const char *pool)
 {
-	static uint8_t junk[10000];
+	static uint8_t data[2 * MIB + 5000], junk[10000];
+	const uint64_t size = sizeof(data), last = 2 * MIB + 8192, z = 4 * MIB;
 	struct udax_fs *fs = fstest_mount(pool);
-	uint64_t z = 64 * 1024;
-	struct udax_extent ext;
+	uint64_t at, junk_at;
 	struct udax_file *f;
 	struct udax_stat st;
-	char data[5000];
 
 	memset(data, 'd', sizeof(data));
-	CHECK_OK(udax_open(fs, "/zf", O_CREAT | O_RDWR, 0644, &f));
-	CHECK_OK(udax_fallocate(f, UDAX_FALLOC_KEEP_SIZE, 0, (off_t)z));
-	CHECK_EQ(udax_write(f, data, sizeof(data)), sizeof(data));
+	CHECK_OK(udax_open(fs, "/small", O_CREAT | O_RDWR, 0644, &f));
+	CHECK_EQ(udax_write(f, data, 5000), 5000);
 	CHECK_OK(udax_fstat(f, &st));
-	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), 2 * MIB);
-	CHECK_EQ(udax_fiemap(f, &ext, 1), 1);
+	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), 8192);
 	CHECK_OK(udax_close(f));
 	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), 8192);
+
+	CHECK_OK(udax_open(fs, "/zf", O_CREAT | O_RDWR, 0644, &f));
+	CHECK_OK(udax_fallocate(f, UDAX_FALLOC_KEEP_SIZE, 0, (off_t)z));
+	CHECK_EQ(udax_write(f, data, size), size);
+	CHECK_OK(udax_fstat(f, &st));
+	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), z);
+	junk_at = media_offset(f, size + 20000);
+	CHECK_OK(udax_close(f));
+	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), last);
 	CHECK_OK(udax_unmount(fs));
 	/* what a crash in a later append can leave: bytes past EOF, zero_from above them */
 	memset(junk, 0x6b, sizeof(junk));
-	pool_rw(pool, true, ext.physical + 20000, junk, sizeof(junk));
+	pool_rw(pool, true, junk_at, junk, sizeof(junk));
 	CHECK_EQ(pool_zero_from(pool, st.ino, &z), z);
 	fs = fstest_mount(pool);
 	CHECK_OK(udax_open(fs, "/zf", O_RDWR, 0, &f));
-	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), 8192); /* zeroed up to it, lowered */
+	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), last); /* zeroed up to it, lowered */
 	CHECK_OK(udax_ftruncate(f, (off_t)z));
-	for (uint64_t at = sizeof(data); at < z; at += 4096)
+	for (at = size; at < z; at += 4096)
 		check_zero(f, at, at + 4096 < z ? at + 4096 : z);
 	CHECK_OK(udax_close(f));
 	CHECK_OK(udax_unmount(fs));
