@@ -200,7 +200,7 @@ static int file_truncate(struct udaxfs *fs, uint64_t ino, uint64_t size)
  * block's tail (zero_eof_tail).
  */
 static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t size, bool shrink,
-		      uint64_t *old)
+		      enum size_order order, uint64_t *old)
 {
 	struct udaxfs_inode di;
 	struct extmap m;
@@ -214,7 +214,8 @@ static int write_size(struct udaxfs *fs, uint64_t ino, uint64_t pos, uint64_t si
 		zero_eof_tail(fs, &m, *old, pos);
 		extmap_free(&m);
 	}
-	return inode_set_size(fs, ino, shrink || size > *old ? size : *old, !shrink && pos >= *old);
+	return inode_set_size(fs, ino, shrink || size > *old ? size : *old,
+			      pos >= *old ? order : SIZE_FIRST);
 }
 
 static int punch(struct udaxfs *fs, struct extmap *m, uint64_t off, uint64_t len)
@@ -341,24 +342,36 @@ int udaxfs_size(struct udaxfs_node *node, uint64_t *size)
 	return fs_leave(node->fs, file_size(node->fs, node->ino, size));
 }
 
-static int write_prepare(struct udaxfs *fs, uint64_t ino, bool append, uint64_t *pos, uint64_t *len,
-			 uint64_t *old_size)
+/* SIZE_ALLOC if every block of [pos, end) is a hole the write will allocate. */
+static enum size_order append_order(struct udaxfs *fs, struct udaxfs_node *node, uint64_t pos,
+				    uint64_t end)
+{
+	uint64_t first = pos >> UDAXFS_BLOCK_SHIFT, n = blocks_up(end) - first;
+
+	if (node_map(fs, node) || extmap_hole_len(&node->map, first, n) != n)
+		return SIZE_APPEND;
+	return SIZE_ALLOC;
+}
+
+static int write_prepare(struct udaxfs *fs, struct udaxfs_node *node, bool append, uint64_t *pos,
+			 uint64_t *len, uint64_t *old_size)
 {
 	if (append)
-		*pos = inode_size(fs, ino);
+		*pos = inode_size(fs, node->ino);
 	if (*pos >= UDAXFS_MAX_FILE_SIZE)
 		return udax_err(EFBIG, "write at %llu: past the maximum file size",
 				(unsigned long long)*pos);
 	if (*len > UDAXFS_MAX_FILE_SIZE - *pos)
 		*len = UDAXFS_MAX_FILE_SIZE - *pos;
-	return write_size(fs, ino, *pos, *pos + *len, false, old_size);
+	return write_size(fs, node->ino, *pos, *pos + *len, false,
+			  append_order(fs, node, *pos, *pos + *len), old_size);
 }
 
 int udaxfs_write_prepare(struct udaxfs_node *node, bool append, uint64_t *pos, uint64_t *len,
 			 uint64_t *old_size)
 {
 	fs_enter(node->fs);
-	return fs_leave(node->fs, write_prepare(node->fs, node->ino, append, pos, len, old_size));
+	return fs_leave(node->fs, write_prepare(node->fs, node, append, pos, len, old_size));
 }
 
 int udaxfs_write_short(struct udaxfs_node *node, uint64_t old_size, uint64_t end)
@@ -367,7 +380,8 @@ int udaxfs_write_short(struct udaxfs_node *node, uint64_t old_size, uint64_t end
 
 	fs_enter(node->fs);
 	end = end > old_size ? end : old_size;
-	return fs_leave(node->fs, write_size(node->fs, node->ino, end, end, true, &prepared));
+	return fs_leave(node->fs,
+			write_size(node->fs, node->ino, end, end, true, SIZE_FIRST, &prepared));
 }
 
 static void fiemap_fill(const struct udaxfs_extent *e, struct udax_extent *out)

@@ -178,7 +178,13 @@ int inode_read(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 int inode_write(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 uint64_t inode_size(struct udaxfs *fs, uint64_t ino);
 /* Sets the size of open inode @ino and touches its mtime and ctime. */
-int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool append);
+/* How a write's new size is ordered with its data (inode_set_size). */
+enum size_order {
+	SIZE_FIRST,  /* fenced before the data: a write that also overwrites, a shrink */
+	SIZE_APPEND, /* data only past the old size: one epoch, zero_from raised first */
+	SIZE_ALLOC,  /* data only into blocks the write allocates: their commit fences it */
+};
+int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, enum size_order order);
 int inode_lower_zero_from(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 /* At a file's first open in a mount: zeroes what a crashed append left past EOF. */
 int file_zero_past_eof(struct udaxfs *fs, uint64_t ino);
@@ -197,6 +203,9 @@ int node_put(struct udaxfs_node *node);
 bool node_is_open(struct udaxfs *fs, uint64_t ino);
 void node_map_drop(struct udaxfs *fs, uint64_t ino);
 const uint64_t *inode_size_home(const struct udaxfs *fs, uint64_t ino);
+
+/* iomap.c: loads node->map if needed (at the start of an operation). */
+int node_map(struct udaxfs *fs, struct udaxfs_node *node);
 
 /* readfast.c: the lockless read's view of a node (under fs->lock but rc_write_*) */
 void rc_init(struct udaxfs *fs, struct udaxfs_node *node);

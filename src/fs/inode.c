@@ -153,18 +153,20 @@ static void store_zero_from(struct udaxfs *fs, uint64_t ino, uint64_t z)
 }
 
 /*
- * An append's size (@append: data goes only past the old size) shares the
+ * An append's size (SIZE_APPEND: data goes only past the old size) shares the
  * epoch of its data: the fence of the data's copy covers both, and a crash
  * may keep either without the other. Bytes that reach the media past the
  * durable size stay out of the file because zero_from is raised first, in
  * 2 MiB steps once the file is 2 MiB long (to the end of the block before),
  * and fenced (once per 2 MiB of appends): the first open after
- * a crash zeroes [size, zero_from) (file_zero_past_eof). Any other new size
- * (a write that also overwrites, a shrink) is durable before the data, as
- * before. New times alone need no order: the fence of the write's own copy
+ * a crash zeroes [size, zero_from) (file_zero_past_eof). An append that only
+ * fills holes (SIZE_ALLOC) needs neither: the commit of its blocks, before
+ * any byte is stored in them, fences the size too. Any other new size
+ * (SIZE_FIRST: a write that also overwrites, a shrink) is durable before the
+ * data. New times alone need no order: the fence of the write's own copy
  * covers them before it returns, and a crash before it may keep the old ones.
  */
-int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool append)
+int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, enum size_order order)
 {
 	const struct udaxfs_inode *home = inode_home(fs, ino);
 	uint64_t old = inode_size(fs, ino);
@@ -182,7 +184,7 @@ int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool append)
 	di.size = size; /* the only fields store_size_times reads */
 	inode_touch(&di, true);
 	journal_settle(fs);
-	if (append && size > old && size > zero_from(home, old)) {
+	if (order == SIZE_APPEND && size > old && size > zero_from(home, old)) {
 		/* small files stop at their last block: their last close lowers nothing */
 		store_zero_from(fs, ino,
 				size < PMD_BYTES ? block_end(size)
@@ -192,7 +194,7 @@ int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, bool append)
 #endif
 	}
 	store_size_times(fs, ino, &di);
-	if (size != old && !(append && size > old))
+	if (size != old && (order == SIZE_FIRST || size < old))
 		pmem_drain(fs->pm);
 	return 0;
 }

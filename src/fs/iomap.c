@@ -84,7 +84,7 @@ static int iomap_alloc(struct udaxfs *fs, struct udaxfs_node *node, uint64_t pos
  * extmap_store changes it. Called at the start of an operation, when the open
  * transaction has no changes, so the map loaded is the media's.
  */
-static int node_map(struct udaxfs *fs, struct udaxfs_node *node)
+int node_map(struct udaxfs *fs, struct udaxfs_node *node)
 {
 	struct udaxfs_inode di;
 	int ret;

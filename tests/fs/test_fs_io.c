@@ -243,8 +243,9 @@ static uint64_t media_offset(struct udax_file *f, uint64_t off)
 }
 
 /*
- * An append raises zero_from before its data (to the end of its block in a
- * small file, to the next 2 MiB boundary once the file is 2 MiB long), the
+ * An append into blocks that exist raises zero_from before its data (to the
+ * end of its block in a small file, to the next 2 MiB boundary once the file
+ * is 2 MiB long; an append into holes needs no raise), the
  * last close lowers it to the end of the last block, and the first open after
  * a crash zeroes what the crash left in [size, zero_from) before anything can
  * grow the file over it (docs/udaxfs.md, "Durability").
@@ -259,7 +260,15 @@ static void test_zero_from(const char *pool)
 	struct udax_stat st;
 
 	memset(data, 'd', sizeof(data));
+	/* into holes: the commit of the new blocks orders the size, no raise */
+	CHECK_OK(udax_open(fs, "/holes", O_CREAT | O_RDWR, 0644, &f));
+	CHECK_EQ(udax_write(f, data, 5000), 5000);
+	CHECK_OK(udax_fstat(f, &st));
+	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), 0);
+	CHECK_OK(udax_close(f));
+	/* into preallocated blocks of a small file: raised to the end of the block */
 	CHECK_OK(udax_open(fs, "/small", O_CREAT | O_RDWR, 0644, &f));
+	CHECK_OK(udax_fallocate(f, UDAX_FALLOC_KEEP_SIZE, 0, 65536));
 	CHECK_EQ(udax_write(f, data, 5000), 5000);
 	CHECK_OK(udax_fstat(f, &st));
 	CHECK_EQ(pool_zero_from(pool, st.ino, NULL), 8192);
