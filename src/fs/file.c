@@ -8,8 +8,6 @@
 #include "fs/fs.h"
 #include "fs/udaxfs.h"
 
-#define PMD_BYTES ((uint64_t)UDAXFS_PMD_BLOCKS << UDAXFS_BLOCK_SHIFT)
-
 static uint64_t blocks_up(uint64_t bytes)
 {
 	return (bytes + UDAXFS_BLOCK - 1) >> UDAXFS_BLOCK_SHIFT;
@@ -144,7 +142,7 @@ static int zero_bytes_tx(struct udaxfs *fs, const struct extmap *m, uint64_t off
  */
 static void zero_eof_tail(struct udaxfs *fs, const struct extmap *m, uint64_t old, uint64_t to)
 {
-	uint64_t end = blk_off(blocks_up(old));
+	uint64_t end = blk_round_up(old);
 
 	if (to > old && end != old)
 		zero_mapped_bytes(fs, m, old, (to < end ? to : end) - old);
@@ -185,7 +183,7 @@ static int file_truncate(struct udaxfs *fs, uint64_t ino, uint64_t size)
 	shrink = size < di.size;
 	/* Bytes past EOF in a kept block must read as zeros if the file grows again. */
 	if (shrink)
-		ret = zero_bytes_tx(fs, &m, size, blk_off(blocks_up(size)) - size);
+		ret = zero_bytes_tx(fs, &m, size, blk_round_up(size) - size);
 	else
 		zero_eof_tail(fs, &m, di.size, size);
 	di.size = size;

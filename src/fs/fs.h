@@ -128,6 +128,14 @@ static inline uint64_t blk_off(uint64_t blk)
 	return blk << UDAXFS_BLOCK_SHIFT;
 }
 
+/* @bytes rounded up to a whole block. */
+static inline uint64_t blk_round_up(uint64_t bytes)
+{
+	return (bytes + UDAXFS_BLOCK - 1) & ~(uint64_t)(UDAXFS_BLOCK - 1);
+}
+
+#define PMD_BYTES ((uint64_t)UDAXFS_PMD_BLOCKS << UDAXFS_BLOCK_SHIFT)
+
 /* super.c */
 int super_read(struct udaxfs *fs, char *note, unsigned note_len);
 int super_write(struct udaxfs *fs);
@@ -177,17 +185,16 @@ int64_t udaxfs_now_ns(void);
 int inode_read(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 int inode_write(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 uint64_t inode_size(struct udaxfs *fs, uint64_t ino);
-/* Sets the size of open inode @ino and touches its mtime and ctime. */
 /* How a write's new size is ordered with its data (inode_set_size). */
 enum size_order {
 	SIZE_FIRST,  /* fenced before the data: a write that also overwrites, a shrink */
 	SIZE_APPEND, /* data only past the old size: one epoch, zero_from raised first */
 	SIZE_ALLOC,  /* data only into blocks the write allocates: their commit fences it */
 };
+/* Sets the size of open inode @ino and touches its mtime and ctime. */
 int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, enum size_order order);
-int inode_lower_zero_from(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);
 /* At a file's first open in a mount: zeroes what a crashed append left past EOF. */
-int file_zero_past_eof(struct udaxfs *fs, uint64_t ino);
+int inode_zero_past_eof(struct udaxfs *fs, uint64_t ino);
 /* file.c: zeroes the mapped bytes of [off, off+len) in place and drains. */
 void zero_mapped_bytes(struct udaxfs *fs, const struct extmap *m, uint64_t off, uint64_t len);
 int inode_write_lazy(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di);

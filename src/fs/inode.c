@@ -11,8 +11,6 @@
 #include "fs/crc32c.h"
 #include "fs/fs.h"
 
-#define PMD_BYTES ((uint64_t)UDAXFS_PMD_BLOCKS << UDAXFS_BLOCK_SHIFT)
-
 static uint64_t inode_blk(const struct udaxfs *fs, uint64_t ino)
 {
 	return fs->sb.itable_start + ino / UDAXFS_INODES_PER_BLOCK;
@@ -131,17 +129,18 @@ uint64_t inode_size(struct udaxfs *fs, uint64_t ino)
 	return __atomic_load_n(&di->size, __ATOMIC_RELAXED);
 }
 
-static uint64_t block_end(uint64_t bytes)
-{
-	return (bytes + UDAXFS_BLOCK - 1) & ~(uint64_t)(UDAXFS_BLOCK - 1);
-}
-
 /* Where @di's bytes are known to be zero from (format.h, zero_from). */
 static uint64_t zero_from(const struct udaxfs_inode *di, uint64_t size)
 {
 	uint64_t z = __atomic_load_n(&di->zero_from, __ATOMIC_RELAXED);
 
-	return z > block_end(size) ? z : block_end(size);
+	return z > blk_round_up(size) ? z : blk_round_up(size);
+}
+
+/* zero_from lies past the last block: only a crash during an append leaves that open. */
+static bool zero_from_past_eof(const struct udaxfs_inode *di)
+{
+	return S_ISREG(di->mode) && di->zero_from > blk_round_up(di->size);
 }
 
 static void store_zero_from(struct udaxfs *fs, uint64_t ino, uint64_t z)
@@ -159,7 +158,7 @@ static void store_zero_from(struct udaxfs *fs, uint64_t ino, uint64_t z)
  * durable size stay out of the file because zero_from is raised first, in
  * 2 MiB steps once the file is 2 MiB long (to the end of the block before),
  * and fenced (once per 2 MiB of appends): the first open after
- * a crash zeroes [size, zero_from) (file_zero_past_eof). An append that only
+ * a crash zeroes [size, zero_from) (inode_zero_past_eof). An append that only
  * fills holes (SIZE_ALLOC) needs neither: the commit of its blocks, before
  * any byte is stored in them, fences the size too. Any other new size
  * (SIZE_FIRST: a write that also overwrites, a shrink) is durable before the
@@ -168,9 +167,8 @@ static void store_zero_from(struct udaxfs *fs, uint64_t ino, uint64_t z)
  */
 int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, enum size_order order)
 {
-	const struct udaxfs_inode *home = inode_home(fs, ino);
-	uint64_t old = inode_size(fs, ino);
 	struct udaxfs_inode di;
+	uint64_t old;
 	int ret;
 
 	if (fs->tx.n) {
@@ -181,13 +179,14 @@ int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, enum size_ord
 		inode_touch(&di, true);
 		return inode_write(fs, ino, &di);
 	}
+	old = inode_size(fs, ino);
 	di.size = size; /* the only fields store_size_times reads */
 	inode_touch(&di, true);
 	journal_settle(fs);
-	if (order == SIZE_APPEND && size > old && size > zero_from(home, old)) {
+	if (order == SIZE_APPEND && size > old && size > zero_from(inode_home(fs, ino), old)) {
 		/* small files stop at their last block: their last close lowers nothing */
 		store_zero_from(fs, ino,
-				size < PMD_BYTES ? block_end(size)
+				size < PMD_BYTES ? blk_round_up(size)
 						 : (size + PMD_BYTES - 1) & ~(PMD_BYTES - 1));
 #ifndef UDAX_BROKEN_ZERO_FROM_UNFENCED
 		pmem_drain(fs->pm);
@@ -199,13 +198,28 @@ int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, enum size_ord
 	return 0;
 }
 
-int file_zero_past_eof(struct udaxfs *fs, uint64_t ino)
+/*
+ * Lowers zero_from to the end of the last block, where nothing past EOF is
+ * left to zero (after inode_zero_past_eof, or at the last close, when no write
+ * is under way). Not fenced: a crash that loses it leaves the higher value,
+ * which only claims less; the same holds for a replay of an older inode.
+ */
+static int lower_zero_from(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
+{
+	di->zero_from = blk_round_up(di->size);
+	if (fs->tx.n)
+		return inode_write(fs, ino, di);
+	store_zero_from(fs, ino, di->zero_from);
+	return 0;
+}
+
+int inode_zero_past_eof(struct udaxfs *fs, uint64_t ino)
 {
 	struct udaxfs_inode di;
 	struct extmap m;
 	int ret = inode_read(fs, ino, &di);
 
-	if (ret || !S_ISREG(di.mode) || di.zero_from <= block_end(di.size))
+	if (ret || !zero_from_past_eof(&di))
 		return ret;
 #ifdef UDAX_BROKEN_ZERO_FROM_NO_REPAIR
 	return 0; /* the bug: bytes past EOF stay, for a later growth to show */
@@ -215,22 +229,7 @@ int file_zero_past_eof(struct udaxfs *fs, uint64_t ino)
 		return ret;
 	zero_mapped_bytes(fs, &m, di.size, di.zero_from - di.size);
 	extmap_free(&m);
-	return inode_lower_zero_from(fs, ino, &di);
-}
-
-/*
- * Lowers zero_from to the end of the last block, where nothing past EOF is
- * left to zero (after file_zero_past_eof, or at the last close, when no write
- * is under way). Not fenced: a crash that loses it leaves the higher value,
- * which only claims less; the same holds for a replay of an older inode.
- */
-int inode_lower_zero_from(struct udaxfs *fs, uint64_t ino, struct udaxfs_inode *di)
-{
-	di->zero_from = block_end(di->size);
-	if (fs->tx.n)
-		return inode_write(fs, ino, di);
-	store_zero_from(fs, ino, di->zero_from);
-	return 0;
+	return lower_zero_from(fs, ino, &di);
 }
 
 /* Equal but for mtime, ctime and crc. */
@@ -430,8 +429,8 @@ int node_put(struct udaxfs_node *node)
 	ret = inode_read(fs, node->ino, &di);
 	if (!ret && inode_is_orphan(&di))
 		ret = inode_release(fs, node->ino);
-	else if (!ret && S_ISREG(di.mode) && di.zero_from > block_end(di.size))
-		ret = inode_lower_zero_from(fs, node->ino, &di);
+	else if (!ret && zero_from_past_eof(&di))
+		ret = lower_zero_from(fs, node->ino, &di);
 	ret = tx_end(fs, ret);
 	pthread_rwlock_destroy(&node->rw);
 	extmap_free(&node->map);

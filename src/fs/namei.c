@@ -192,7 +192,7 @@ static int do_open(struct udaxfs *fs, const char *path, int flags, unsigned mode
 	*out = node_get(fs, ino);
 	if (!*out)
 		return -ENOMEM;
-	ret = (*out)->refs == 1 ? file_zero_past_eof(fs, ino) : 0;
+	ret = (*out)->refs == 1 ? inode_zero_past_eof(fs, ino) : 0;
 	if (ret)
 		node_put(*out);
 	return ret;
