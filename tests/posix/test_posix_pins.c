@@ -8,6 +8,7 @@
  * past EOF (EFAULT, no reference leaked), and a truncate that must wait for
  * a read blocked with its buffer in the mapping.
  */
+#include <ctype.h>
 #include <fcntl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
@@ -355,7 +356,8 @@ static bool in_syscall(pid_t tid, long nr)
 	if (!fgets(line, sizeof(line), f))
 		line[0] = '\0';
 	fclose(f);
-	return strtol(line, NULL, 10) == nr && line[0] != '\0';
+	/* A running thread shows "running", which strtol would read as 0, SYS_read. */
+	return isdigit((unsigned char)line[0]) && strtol(line, NULL, 10) == nr;
 }
 
 /* Whether the page at @addr still shows a shared file mapping (/proc/self/maps). */
