@@ -3,6 +3,8 @@
 #ifndef UDAX_BENCH_UTIL_H
 #define UDAX_BENCH_UTIL_H
 
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,35 @@ static inline double quantile(double *v, size_t n, double q)
 static inline double median(double *v, int n)
 {
 	return quantile(v, (size_t)n, 0.5);
+}
+
+/*
+ * Profile sections. With BENCH_PERF_CTL and BENCH_PERF_ACK naming the fifos of
+ * `perf record -D -1 --control=fifo:CTL,ACK`, perf samples only between
+ * bench_profile(true) and bench_profile(false), which a benchmark puts around
+ * the operation under test (outside its timer): the profile then leaves out
+ * set-up, baselines and kernel columns. Without them it does nothing.
+ */
+static inline void bench_profile(bool on)
+{
+	static int ctl = -2, ack = -1;
+	char reply[16];
+
+	if (ctl == -2) {
+		const char *c = getenv("BENCH_PERF_CTL"), *a = getenv("BENCH_PERF_ACK");
+
+		ctl = c && a ? open(c, O_WRONLY | O_CLOEXEC) : -1;
+		ack = ctl >= 0 ? open(a, O_RDONLY | O_CLOEXEC) : -1;
+		if (ctl >= 0 && ack < 0) {
+			close(ctl);
+			ctl = -1;
+		}
+	}
+	if (ctl < 0)
+		return;
+	/* perf answers "ack\n" once it has switched */
+	if (write(ctl, on ? "enable\n" : "disable\n", on ? 7 : 8) > 0)
+		(void)!read(ack, reply, sizeof(reply));
 }
 
 /* One line naming the CPU, its count and the kernel, for the tables' headers. */

@@ -37,6 +37,9 @@
  *   -r R    rounds of part 3 and 4 (median; default 3)
  *   -p P    parts to run, e.g. 134 (default 1234)
  *
+ * Under bench/perf-sections.sh, perf samples only the udax MAP_SYNC stores of
+ * part 1 and the udax_fsync calls of part 3 (bench_profile).
+ *
  * The pool is forced to the cache-line flush path (UDAX_FORCE_FLUSH=1), so
  * every persist and writeback really flushes. The parent process makes the
  * kernel file systems (root only), runs the parts in a child and removes
@@ -53,6 +56,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -148,6 +152,7 @@ struct lat {
 	uint64_t n;
 	uint64_t alloc_bytes; /* allocated by the operations */
 	const char *note;
+	bool profile; /* a profile section (bench_profile) around each operation */
 };
 
 static void persist_page(char *page, enum persist_how how)
@@ -177,11 +182,16 @@ static void store_holes(char *p, uint64_t nreg, enum persist_how how, struct lat
 
 	for (uint64_t i = 0; i < nreg && l->n < nstores; i++) {
 		char *page = p + order[i] * PMD + xorshift(&rng_state) % (PMD / BLK) * BLK;
-		double t = now_ns();
+		double t;
 
+		if (l->profile)
+			bench_profile(true);
+		t = now_ns();
 		memset(page, (int)(i | 1), BLK);
 		persist_page(page, how);
 		l->ns[l->n++] = now_ns() - t;
+		if (l->profile)
+			bench_profile(false);
 	}
 	free(order);
 }
@@ -269,6 +279,74 @@ static void append_udax(struct lat *l)
 	l->alloc_bytes = st.blocks * BLK;
 	check(udax_close(f), "close");
 	check(udax_unlink(ufs, "/append"), "unlink");
+}
+
+/*
+ * The trap floor: what any store into a hole costs that user space serves by
+ * a SIGSEGV, with no file system at all. A file beside the pool, its pages
+ * made once; a PROT_NONE reservation; the handler maps the 2 MiB window of
+ * the file under the faulting address (one mmap, as udax's fault does) and
+ * the store retries. Timed as the udax MAP_SYNC row: memset of 4 KiB and a
+ * flush of it. The handler is installed under udax's (glibc's __sigaction,
+ * as udax itself) and udax's is put back after.
+ */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *oldact);
+
+static struct {
+	char *base;
+	int fd, flags;
+} floor_win;
+
+static void floor_segv(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)(PMD - 1);
+
+	(void)sig, (void)uc;
+	if (syscall(SYS_mmap, a, PMD, PROT_READ | PROT_WRITE, floor_win.flags | MAP_FIXED,
+		    floor_win.fd, (off_t)(a - (uintptr_t)floor_win.base)) == -1)
+		abort(); /* the store would fault for ever */
+}
+
+static void holes_floor(struct lat *l)
+{
+	struct sigaction ours = {.sa_sigaction = floor_segv, .sa_flags = SA_SIGINFO | SA_NODEFER},
+			 saved;
+	char path[420];
+	void *p;
+
+	snprintf(path, sizeof(path), "%s.floor", pool_path);
+	floor_win.fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	check(sys_ret(floor_win.fd), path);
+	unlink(path);
+	check(sys_ret(ftruncate(floor_win.fd, (off_t)HOLE_SIZE)), "ftruncate floor");
+	/* as udax's pool windows: MAP_SYNC where the kernel grants it (a DAX file) */
+	floor_win.flags = MAP_SHARED_VALIDATE | MAP_SYNC;
+	p = mmap(NULL, HOLE_SIZE, PROT_READ | PROT_WRITE, floor_win.flags, floor_win.fd, 0);
+	if (p == MAP_FAILED) {
+		floor_win.flags = MAP_SHARED;
+		p = mmap(NULL, HOLE_SIZE, PROT_READ | PROT_WRITE, floor_win.flags, floor_win.fd, 0);
+	}
+	if (p == MAP_FAILED)
+		die("mmap floor", -errno);
+	memset(p, 0, HOLE_SIZE); /* the file's pages exist, as the populated pool's */
+	munmap(p, HOLE_SIZE);
+	sigemptyset(&ours.sa_mask);
+	check(sys_ret(__sigaction(SIGSEGV, &ours, &saved)), "sigaction floor");
+	while (l->n < nstores) {
+		char *res = mmap(NULL, HOLE_SIZE + PMD, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (res == MAP_FAILED)
+			die("mmap floor reservation", -errno);
+		floor_win.base = (char *)(((uintptr_t)res + PMD - 1) & ~(uintptr_t)(PMD - 1));
+		store_holes(floor_win.base, HOLE_SIZE / PMD, BY_FLUSH, l);
+		munmap(res, HOLE_SIZE + PMD);
+	}
+	check(sys_ret(__sigaction(SIGSEGV, &saved, NULL)), "sigaction restore");
+	close(floor_win.fd);
+	l->note = "no udax; 2 MiB windows, MAP_SYNC";
+	if (floor_win.flags == MAP_SHARED)
+		l->note = "no udax; 2 MiB windows, MAP_SHARED";
 }
 
 static void kpath(const struct kdir *d, const char *name, char *buf, size_t n)
@@ -401,14 +479,16 @@ static void pool_reset(void)
 
 static void part_holes(void)
 {
-	struct lat sync, msy, pw, app, kern[NKDIR], kapp[NKDIR];
-	struct lat_sum s_sync, s_app, s_k;
+	struct lat sync, msy, pw, app, flr, kern[NKDIR], kapp[NKDIR];
+	struct lat_sum s_sync, s_app, s_flr, s_k;
 	bool kernel = part_on('2');
 
 	lat_init(&sync, "udax MAP_SYNC + udax_persist");
 	lat_init(&msy, "udax MAP_SHARED + udax_msync(page)");
 	lat_init(&pw, "udax pwrite into the holes + fdatasync");
 	lat_init(&app, "udax pwrite append + fdatasync (base)");
+	lat_init(&flr, "trap floor: SIGSEGV + mmap + fault + clwb");
+	sync.profile = true;
 	holes_udax(MAP_SHARED_VALIDATE | MAP_SYNC, BY_UDAX_PERSIST, &sync);
 	pool_reset();
 	holes_udax(MAP_SHARED, BY_UDAX_MSYNC, &msy);
@@ -416,6 +496,7 @@ static void part_holes(void)
 	pwrite_holes_udax(&pw);
 	pool_reset();
 	append_udax(&app);
+	holes_floor(&flr);
 	for (int i = 0; kernel && i < NKDIR; i++) {
 		if (!hole_column(i))
 			continue;
@@ -434,8 +515,12 @@ static void part_holes(void)
 	lat_row(&msy);
 	lat_row(&pw);
 	s_app = lat_row(&app);
+	s_flr = lat_row(&flr);
 	printf("  udax MAP_SYNC p50 / append+fdatasync p50 = %.2f (target <= 2: %s)\n",
 	       s_sync.p50 / s_app.p50, s_sync.p50 <= 2 * s_app.p50 ? "met" : "MISSED");
+	printf("  trap floor p50 / append+fdatasync p50 = %.2f; udax MAP_SYNC p50 - floor p50 = "
+	       "%.2f us\n",
+	       s_flr.p50 / s_app.p50, s_sync.p50 - s_flr.p50);
 	for (int i = 0; kernel && i < NKDIR; i++) {
 		if (!hole_column(i))
 			continue;
@@ -522,10 +607,14 @@ static void kmap_close(struct kmap *m)
 
 static double fsync_time(struct udax_file *f)
 {
-	double t = now_ns();
+	double t;
 
+	bench_profile(true);
+	t = now_ns();
 	check(udax_fsync(f), "udax_fsync");
-	return now_ns() - t;
+	t = now_ns() - t;
+	bench_profile(false);
+	return t;
 }
 
 /* One k: udax and the raw flushes, rounds interleaved; the medians go to @row. */
@@ -817,9 +906,9 @@ static const char *huge_setup(void)
 {
 	char opts[64];
 
-	/* room for the kernel column's file and, with -H, the pool */
+	/* room for the kernel column's file and, with -H, the pool and the trap floor's file */
 	snprintf(opts, sizeof(opts), "huge=always,size=%llum",
-		 (unsigned long long)((2 * file_size + HOLE_SIZE + nstores * BLK) / MiB + 256));
+		 (unsigned long long)((2 * file_size + 2 * HOLE_SIZE + nstores * BLK) / MiB + 256));
 	if (!mkdtemp(huge_mnt) || mount("sync_bench", huge_mnt, "tmpfs", 0, opts))
 		return "mount failed";
 	setup_stage |= 8;
