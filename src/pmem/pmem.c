@@ -174,7 +174,14 @@ int pmem_open(const char *path, int flags, uint64_t create_size, struct pmem **o
 	fd = open(path, oflags, 0600);
 	if (fd < 0)
 		return udax_err(errno, "%s: cannot open: %s", path, strerror(errno));
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+	/*
+	 * O_NOATIME where the kernel allows it (the file's owner, or CAP_FOWNER):
+	 * every window udax maps is an mmap of this file, and each would update
+	 * its access time; on a DAX file system that is a journalled inode update
+	 * inside the fault path.
+	 */
+	oflags = (fcntl(fd, F_GETFL) & ~O_NONBLOCK) | O_NOATIME;
+	if (fcntl(fd, F_SETFL, oflags) && fcntl(fd, F_SETFL, oflags & ~O_NOATIME)) {
 		close(fd);
 		return udax_err(errno, "%s: fcntl: %s", path, strerror(errno));
 	}

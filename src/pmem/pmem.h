@@ -76,7 +76,7 @@ struct pmem_info {
 struct pmem;
 
 /*
- * pmem_open - open and classify a backing by path.
+ * pmem_open - open and classify a backing by path (with O_NOATIME where allowed).
  * @create_size: with PMEM_O_CREATE, the size to create; otherwise ignored.
  * Errors: -ENOENT, -EACCES, -EISDIR, -EINVAL (bad flags or sizes; devdax size not a
  * multiple of its alignment), -ENODEV (unsupported file type), -ENOSPC, -EFBIG...

@@ -135,6 +135,70 @@ static void test_shm_file(void)
 	pmem_close(pm);
 }
 
+static struct timespec atime_of(const char *path)
+{
+	struct stat st;
+
+	CHECK_OK(stat(path, &st));
+	return st.st_atim;
+}
+
+/* Sets @path's access time to the epoch, so that relatime updates it at its next access. */
+static void age_atime(const char *path)
+{
+	struct timespec ts[2] = {{.tv_sec = 0}, {.tv_nsec = UTIME_OMIT}};
+
+	CHECK_OK(utimensat(AT_FDCWD, path, ts, 0));
+	CHECK_EQ(atime_of(path).tv_sec, 0);
+}
+
+/*
+ * Windows of a backing opened by path do not touch its access time (O_NOATIME,
+ * as the owner); a plain mmap of the same file does, so the check can fail.
+ * A user who does not own the file still opens it, without O_NOATIME.
+ */
+static void test_noatime(void)
+{
+	struct pmem *pm;
+	void *addr;
+	int fd, status;
+	pid_t pid;
+
+	CHECK_OK(pmem_open(shm_path, 0, 0, &pm));
+	CHECK(fcntl(pmem_fd(pm), F_GETFL) & O_NOATIME);
+	age_atime(shm_path);
+	CHECK_OK(pmem_map(pm, 0, 2 * MiB, PROT_READ | PROT_WRITE, &addr));
+	CHECK_OK(pmem_unmap(addr, 2 * MiB));
+	CHECK_EQ(atime_of(shm_path).tv_sec, 0);
+	pmem_close(pm);
+
+	fd = open(shm_path, O_RDWR);
+	CHECK(fd >= 0);
+	addr = mmap(NULL, 2 * MiB, PROT_READ, MAP_SHARED, fd, 0);
+	CHECK(addr != MAP_FAILED);
+	munmap(addr, 2 * MiB);
+	close(fd);
+	CHECK(atime_of(shm_path).tv_sec != 0);
+
+	if (geteuid() != 0) {
+		printf("test_noatime: the open by a user who does not own the file needs root\n");
+		return;
+	}
+	CHECK_OK(chmod(shm_path, 0666));
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (setresuid(65534, 65534, 65534) || pmem_open(shm_path, 0, 0, &pm))
+			_exit(1);
+		_exit(fcntl(pmem_fd(pm), F_GETFL) & O_NOATIME ? 2 : 0);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	CHECK_OK(chmod(shm_path, 0600));
+}
+
 /* memfd: by descriptor and by its /proc/self/fd path; huge pages follow shmem_enabled. */
 static void test_memfd(void)
 {
@@ -273,6 +337,7 @@ int main(void)
 	test_watchdog(30);
 	test_regular_file();
 	test_shm_file();
+	test_noatime();
 	test_forced_flush();
 	test_memfd();
 	test_open_fd_access();
