@@ -73,7 +73,7 @@ int dax_arena_format(void *mem, size_t size, uint32_t nr_waiters, struct dax_are
 	nodes = (size - hdr) / DAX_NODE_SIZE;
 	if (nodes > UINT32_MAX - 1)
 		nodes = UINT32_MAX - 1;
-	memset(mem, 0, size);
+	memset(mem, 0, hdr); /* nodes are zeroed as node_alloc first hands them out */
 	a->size = size;
 	a->nr_nodes = (uint32_t)nodes;
 	a->nr_waiters = nr_waiters;
@@ -81,8 +81,6 @@ int dax_arena_format(void *mem, size_t size, uint32_t nr_waiters, struct dax_are
 	a->nodes_off = hdr;
 	for (uint32_t i = a->nr_waiters; i-- > 0;)
 		stack_push(a, &a->waiter_free, waiter_link, i);
-	for (uint32_t i = a->nr_nodes; i-- > 0;)
-		stack_push(a, &a->node_free, node_link, i);
 	atomic_thread_fence(memory_order_release);
 	a->magic = DAX_ARENA_MAGIC;
 	*out = a;
@@ -105,10 +103,29 @@ uint32_t dax_arena_nodes_in_use(const struct dax_arena *a)
 	return atomic_load_explicit(&a->nodes_in_use, memory_order_relaxed);
 }
 
+/*
+ * A node freed before, or else the next one never used. The free list holds
+ * only nodes that were used: formatting touches the header alone, and the
+ * arena's memory (64 MiB reserved by the file API) is touched as the index
+ * grows, not at the first mapping of every process. A node handed out is all
+ * zero: a freed one was emptied before dax_node_free (slot 0, its link, is
+ * cleared by stack_pop), a fresh one is cleared here.
+ */
 static int node_alloc(struct dax_arena *a, uint32_t *nr)
 {
-	if (stack_pop(a, &a->node_free, node_link, nr))
-		return -ENOMEM;
+	uint32_t fresh;
+
+	if (stack_pop(a, &a->node_free, node_link, nr)) {
+		fresh = atomic_load_explicit(&a->nodes_fresh, memory_order_relaxed);
+		do {
+			if (fresh >= a->nr_nodes)
+				return -ENOMEM;
+		} while (!atomic_compare_exchange_weak_explicit(&a->nodes_fresh, &fresh, fresh + 1,
+								memory_order_relaxed,
+								memory_order_relaxed));
+		*nr = fresh;
+		memset(dax_node(a, fresh), 0, DAX_NODE_SIZE);
+	}
 	atomic_fetch_add_explicit(&a->nodes_in_use, 1, memory_order_relaxed);
 	return 0;
 }

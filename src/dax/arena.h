@@ -51,11 +51,11 @@ struct dax_bucket {
 
 /* The per-file index root (struct address_space's i_pages + nrpages); a node. */
 struct dax_mapping {
-	struct dax_mutex lock;	   /* xa_lock: guards the tree and every entry in it */
-	_Atomic uint32_t top;	   /* level of the top node */
-	_Atomic uint64_t root;	   /* node reference of the top node, 0 when empty */
-	_Atomic uint64_t nrpages;  /* indices covered by entries */
-	_Atomic uint64_t nr_nodes; /* index nodes in use (memory accounting) */
+	struct dax_mutex lock;	      /* xa_lock: guards the tree and every entry in it */
+	_Atomic uint32_t top;	      /* level of the top node */
+	_Atomic uint64_t root;	      /* node reference of the top node, 0 when empty */
+	_Atomic uint64_t nrpages;     /* indices covered by entries */
+	_Atomic uint64_t nr_nodes;    /* index nodes in use (memory accounting) */
 	_Atomic uint32_t invalidate;  /* invalidate lock: readers, | writer bit (layout.h) */
 	struct dax_mutex inv_writers; /* serialises writers of the invalidate lock */
 	_Atomic uint32_t breakers;    /* layout changes in progress (new pins wait) */
@@ -69,7 +69,7 @@ struct dax_arena {
 	_Atomic uint64_t node_free;   /* free list head: tag << 32 | node number + 1 */
 	_Atomic uint64_t waiter_free; /* same for waiter records */
 	_Atomic uint32_t nodes_in_use;
-	uint32_t pad;
+	_Atomic uint32_t nodes_fresh; /* nodes from here on were never used (node_alloc) */
 	struct dax_bucket wait_table[DAX_WAIT_TABLE_SIZE];
 };
 
@@ -86,7 +86,9 @@ struct dax_preload {
 /* Bytes an arena with @nr_nodes nodes and @nr_waiters waiter records needs. */
 size_t dax_arena_size(uint32_t nr_nodes, uint32_t nr_waiters);
 /* Lays out a new arena over [mem, mem + size); every byte not needed by the
- * header and waiters becomes nodes. -EINVAL if too small or misaligned. */
+ * header and waiters becomes nodes. Only the header is written: each node is
+ * zeroed when it is first allocated, so untouched memory stays untouched.
+ * -EINVAL if too small or misaligned. */
 int dax_arena_format(void *mem, size_t size, uint32_t nr_waiters, struct dax_arena **out);
 /* Checks an arena formatted by another process (or earlier) and returns it. */
 int dax_arena_attach(void *mem, size_t size, struct dax_arena **out);

@@ -4,6 +4,9 @@
  * tree growth and pruning, marks and marked iteration, preallocation and
  * ENOMEM, arena attach, and the memory cost per PTE and PMD entry.
  */
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "testlib.h"
 #include "dax_test.h"
 
@@ -198,6 +201,68 @@ static void test_enomem(void)
 	CHECK_EQ(dax_arena_nodes_in_use(a), 0);
 }
 
+/* Resident pages among the whole pages of [p, end). */
+static size_t resident_pages(const char *p, const char *end)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = (uintptr_t)end & ~(page - 1);
+	size_t n = (hi - lo) / page, in = 0;
+	unsigned char *vec = malloc(n);
+
+	CHECK(vec != NULL);
+	CHECK_OK(mincore((void *)lo, hi - lo, vec));
+	for (size_t i = 0; i < n; i++)
+		in += vec[i] & 1;
+	free(vec);
+	return in;
+}
+
+/*
+ * Formatting writes the header only; a node's memory is first touched, and
+ * zeroed, when the node is handed out, also over memory that held garbage.
+ */
+static void test_lazy_format(void)
+{
+	uint32_t nodes = 1 << 15;
+	size_t size = dax_arena_size(nodes, 64);
+	char *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct dax_preload pl = {0};
+	struct dax_arena *a;
+	struct dax_mapping *m;
+	const char *first;
+	dax_entry_t e;
+
+	CHECK(mem != MAP_FAILED);
+	CHECK_OK(dax_arena_format(mem, size, 64, &a));
+	first = (const char *)dax_node(a, 0);
+	CHECK_EQ(resident_pages(first, mem + size), 0);
+	m = dax_mapping_create(a);
+	CHECK(m);
+	CHECK_EQ(dax_grab_entry(a, m, 5, 0, NULL, &e), 0);
+	dax_unlock_entry(a, m, 5, e);
+	CHECK(resident_pages(first, mem + size) <= 2);
+	dax_delete_range(a, m, 0, ~0ull);
+	dax_mapping_destroy(a, m);
+	CHECK_EQ(dax_arena_nodes_in_use(a), 0);
+
+	/* over garbage: every node handed out, fresh or reused, reads as zero */
+	memset(mem, 0xa5, size);
+	CHECK_OK(dax_arena_format(mem, size, 64, &a));
+	for (int round = 0; round < 2; round++) {
+		CHECK_OK(dax_preload(a, &pl, DAX_PRELOAD_MAX));
+		for (uint32_t i = 0; i < pl.nr; i++) {
+			const unsigned char *b = (const void *)dax_node(a, pl.node[i]);
+
+			for (size_t j = 0; j < DAX_NODE_SIZE; j++)
+				CHECK_EQ(b[j], 0);
+		}
+		dax_preload_release(a, &pl);
+	}
+	CHECK_EQ(dax_arena_nodes_in_use(a), 0);
+	munmap(mem, size);
+}
+
 static void test_attach(void)
 {
 	struct dax_arena *a = test_arena(16, true), *b;
@@ -220,6 +285,7 @@ int main(void)
 	test_memory_cost(a);
 	CHECK_EQ(dax_arena_nodes_in_use(a), 0);
 	test_enomem();
+	test_lazy_format();
 	test_attach();
 	return 0;
 }
