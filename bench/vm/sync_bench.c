@@ -37,8 +37,9 @@
  *   -r R    rounds of part 3 and 4 (median; default 3)
  *   -p P    parts to run, e.g. 134 (default 1234)
  *
- * Under bench/perf-sections.sh, perf samples only the udax MAP_SYNC stores of
- * part 1 and the udax_fsync calls of part 3 (bench_profile).
+ * Under bench/perf-sections.sh, perf samples only the udax MAP_SYNC column of
+ * part 1 (its stores, and per 128 of them a truncate and a new mapping) and the
+ * udax_fsync calls of part 3 (bench_profile).
  *
  * The pool is forced to the cache-line flush path (UDAX_FORCE_FLUSH=1), so
  * every persist and writeback really flushes. The parent process makes the
@@ -182,16 +183,11 @@ static void store_holes(char *p, uint64_t nreg, enum persist_how how, struct lat
 
 	for (uint64_t i = 0; i < nreg && l->n < nstores; i++) {
 		char *page = p + order[i] * PMD + xorshift(&rng_state) % (PMD / BLK) * BLK;
-		double t;
+		double t = now_ns();
 
-		if (l->profile)
-			bench_profile(true);
-		t = now_ns();
 		memset(page, (int)(i | 1), BLK);
 		persist_page(page, how);
 		l->ns[l->n++] = now_ns() - t;
-		if (l->profile)
-			bench_profile(false);
 	}
 	free(order);
 }
@@ -211,6 +207,8 @@ static void holes_udax(int flags, enum persist_how how, struct lat *l)
 	void *p;
 
 	check(udax_open(ufs, "/holes", O_CREAT | O_RDWR | O_TRUNC, 0644, &f), "open /holes");
+	/* per round, not per store: switching perf costs more than a store */
+	bench_profile(l->profile);
 	while (l->n < nstores) {
 		check(udax_ftruncate(f, (off_t)HOLE_SIZE), "ftruncate /holes");
 		check(udax_mmap(f, NULL, HOLE_SIZE, PROT_READ | PROT_WRITE, flags, 0, &p),
@@ -221,6 +219,8 @@ static void holes_udax(int flags, enum persist_how how, struct lat *l)
 		check(udax_munmap(p, HOLE_SIZE), "udax_munmap");
 		check(udax_ftruncate(f, 0), "ftruncate 0");
 	}
+	if (l->profile)
+		bench_profile(false);
 	check(udax_close(f), "close");
 	check(udax_unlink(ufs, "/holes"), "unlink");
 }
