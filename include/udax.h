@@ -99,12 +99,19 @@ int udax_pool_raw_region(const char *pool, uint64_t *off, uint64_t *len);
  *     2 MiB pages mapped by PMDs (MADV_COLLAPSE, best effort: the mount does
  *     not fail without it), as a DAX device maps pmem; that copies the pool
  *     once, so such a mount takes about twice as long.
+ *   UDAX_MOUNT_PREZERO: run a thread that zeroes 2 MiB groups as files free
+ *     them, so that allocating one later (a write or a mapped store into a
+ *     hole of a file of 2 MiB or more) does not zero 2 MiB on the way
+ *     (docs/udaxfs.md, "Pre-zeroing"). It uses memory bandwidth in the
+ *     background and one thread; what it zeroed is known to this mount only
+ *     (udax_statfs: pmd_prezeroed).
  * Errors: -EBUSY (mounted by this or another process), -EUCLEAN (corrupt pool,
  *         the message says where), -EINVAL (unknown flags; POPULATE on a
  *         kernel before 5.14), -ENOMEM or -EFAULT (POPULATE: the backing
  *         cannot hold the pool), errors of the media layer.
  */
 #define UDAX_MOUNT_POPULATE 0x1
+#define UDAX_MOUNT_PREZERO  0x2
 int udax_mount(const char *path, unsigned flags, struct udax_fs **fs);
 
 /* udax_unmount - unmount; -EBUSY while files or directories are still open. */
@@ -201,6 +208,7 @@ struct udax_statfs {
 	uint64_t blocks;      /* data blocks */
 	uint64_t blocks_free;
 	uint64_t pmd_free;    /* free, aligned 2 MiB ranges */
+	uint64_t pmd_prezeroed; /* of them, zeroed ahead (UDAX_MOUNT_PREZERO) */
 	uint64_t inodes;
 	uint64_t inodes_free;
 	uint32_t name_max;

@@ -21,7 +21,7 @@
  *            an anonymous buffer; the first store into each 2 MiB block after
  *            an fsync (a write-protect fault) against the same store again.
  *
- * usage: sync_bench [-d DIR] [-H] [-a] [-s MiB] [-n STORES] [-r ROUNDS] [-p PARTS]
+ * usage: sync_bench [-d DIR] [-H] [-a] [-z] [-s MiB] [-n STORES] [-r ROUNDS] [-p PARTS]
  *   -d DIR  pool and kernel files in DIR (e.g. ext4 -o dax in the kvm-dax
  *           guest) instead of /dev/shm; no loop device, no tmpfs mount
  *   -H      pool on the huge=always tmpfs this program mounts (root), so the
@@ -32,6 +32,8 @@
  *           default: a fresh pool (its free space known-zero), mounted with
  *           UDAX_MOUNT_POPULATE in both cases so the backing's pages exist
  *           and are mapped, as on a DAX device
+ *   -z      mount with UDAX_MOUNT_PREZERO, and before the parts wait until
+ *           its thread has zeroed what it can (with -a: every free group)
  *   -s MiB  size of the part 3/4 file (default 1024)
  *   -n N    stores of parts 1 and 2 (default 1024)
  *   -r R    rounds of part 3 and 4 (median; default 3)
@@ -95,7 +97,7 @@ static int setup_stage; /* bits: 1 image, 2 loop, 4 ext4 mounted, 8 huge mounted
 static uint64_t file_size = 1024 * MiB, nstores = 1024;
 static int rounds = 3;
 static const char *parts = "1234";
-static bool given_dir, pool_huge, aged;
+static bool given_dir, pool_huge, aged, prezero;
 static volatile pid_t child;
 
 static struct udax_fs *ufs;
@@ -458,6 +460,25 @@ static void age_pool(void)
 	check(udax_unlink(ufs, "/warm"), "unlink");
 }
 
+static uint64_t prezeroed_now(void)
+{
+	struct udax_statfs sf;
+
+	check(udax_statfs(ufs, &sf), "statfs");
+	return sf.pmd_prezeroed;
+}
+
+/* -z: until the pre-zeroing thread has zeroed no more groups for 100 ms (at most 60 s). */
+static void wait_prezeroed(void)
+{
+	uint64_t last = UINT64_MAX, now;
+
+	for (int i = 0; i < 600 && (now = prezeroed_now()) != last; i++) {
+		last = now;
+		usleep(100 * 1000);
+	}
+}
+
 /* A new pool, mounted; fresh (its free space known-zero) unless -a. */
 static void pool_make(void)
 {
@@ -465,9 +486,12 @@ static void pool_make(void)
 
 	check(udax_mkfs(pool_path, (pool + PMD - 1) / PMD * PMD, NULL), "mkfs");
 	/* the backing's pages exist and are mapped, as on a DAX device */
-	check(udax_mount(pool_path, UDAX_MOUNT_POPULATE, &ufs), "mount");
+	check(udax_mount(pool_path, UDAX_MOUNT_POPULATE | (prezero ? UDAX_MOUNT_PREZERO : 0), &ufs),
+	      "mount");
 	if (aged)
 		age_pool();
+	if (prezero)
+		wait_prezeroed();
 }
 
 /* Each allocating column starts from the same pool state, not the last one's leftovers. */
@@ -844,7 +868,11 @@ static int bench(void)
 	       pool_path, (unsigned long long)(info.media_size / MiB), info.kind, info.persist,
 	       info.flush_insn,
 	       aged ? "aged (every free block written once), remade for each udax column of part 1"
-	       : "fresh (free space known-zero), remade for each udax column of part 1");
+		    : "fresh (free space known-zero), remade for each udax column of part 1");
+	if (prezero)
+		printf("udax pool mounted with UDAX_MOUNT_PREZERO: %llu free 2 MiB groups zeroed "
+		       "ahead\n",
+		       (unsigned long long)prezeroed_now());
 	for (int i = 0; i < NKDIR; i++)
 		if (kdirs[i].on)
 			printf("kernel column %s: %s\n", kdirs[i].name, kdirs[i].path);
@@ -963,7 +991,8 @@ static void kernel_setup(void)
 static int usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [-d DIR] [-H] [-a] [-s MiB] [-n STORES] [-r ROUNDS 1..%d] [-p PARTS]\n",
+		"usage: %s [-d DIR] [-H] [-a] [-z] [-s MiB] [-n STORES] [-r ROUNDS 1..%d] [-p "
+		"PARTS]\n",
 		argv0, MAX_ROUNDS);
 	return 2;
 }
@@ -973,7 +1002,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	int opt, st = 1;
 
-	while ((opt = getopt(argc, argv, "d:Has:n:r:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:Hazs:n:r:p:")) != -1) {
 		if (opt == 'd') {
 			snprintf(work_dir, sizeof(work_dir), "%s", optarg);
 			given_dir = true;
@@ -981,6 +1010,8 @@ int main(int argc, char **argv)
 			pool_huge = true;
 		} else if (opt == 'a') {
 			aged = true;
+		} else if (opt == 'z') {
+			prezero = true;
 		} else if (opt == 's') {
 			file_size = strtoull(optarg, NULL, 0) * MiB / PMD * PMD;
 		} else if (opt == 'n') {

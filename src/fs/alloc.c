@@ -72,10 +72,14 @@ int alloc_set(struct udaxfs *fs, uint64_t blk, uint64_t len, bool used)
 	/* blocks in use are below the mark; the commit makes the raise durable first */
 	if (used && blk + len > fs->zero_mark)
 		fs->zero_mark = blk + len;
+	if (used)
+		prezero_used(fs, blk, len);
+	else
+		prezero_freed(fs);
 	return 0;
 }
 
-static uint64_t ngroups(const struct udaxfs *fs)
+uint64_t alloc_ngroups(const struct udaxfs *fs)
 {
 	return (fs->sb.nblocks + UDAXFS_PMD_BLOCKS - 1) / UDAXFS_PMD_BLOCKS;
 }
@@ -97,29 +101,43 @@ static unsigned group_free(struct udaxfs *fs, uint64_t g)
 	return nfree;
 }
 
-/*
- * The first free group. Lowest first, below or above the zero mark alike,
- * unless every page of the pool is mapped (udaxfs_populate): a group freed
- * below the mark has its backing pages in place, while one above it may be a
- * hole of the backing (mkfs punched it) that the host populates page by page
- * on first touch, which on tmpfs costs more than the zeroing it saves for a
- * file written densely (docs/udaxfs.md, "Allocator"). With the pages there,
- * groups from the mark on come first: they need no zeroing at all.
- */
-int alloc_huge(struct udaxfs *fs, uint64_t *blk)
+bool alloc_group_is_free(struct udaxfs *fs, uint64_t g)
 {
-	uint64_t n = ngroups(fs), first = 0;
+	return group_free(fs, g) == UDAXFS_PMD_BLOCKS;
+}
 
+/*
+ * The first free group. A group the pre-zeroing thread has zeroed comes first
+ * (*@zero: the caller need not zero it). Then the lowest, below or above the
+ * zero mark alike, unless every page of the pool is mapped (udaxfs_populate):
+ * a group freed below the mark has its backing pages in place, while one
+ * above it may be a hole of the backing (mkfs punched it) that the host
+ * populates page by page on first touch, which on tmpfs costs more than the
+ * zeroing it saves for a file written densely (docs/udaxfs.md, "Allocator").
+ * With the pages there, groups from the mark on come first: they need no
+ * zeroing at all. The group being pre-zeroed is passed over unless it is the
+ * only one left.
+ */
+int alloc_huge(struct udaxfs *fs, uint64_t *blk, bool *zero)
+{
+	uint64_t n = alloc_ngroups(fs), first = 0, g;
+
+	*zero = prezero_take(fs, &g);
+	if (*zero) {
+		*blk = g * UDAXFS_PMD_BLOCKS;
+		return alloc_set(fs, *blk, UDAXFS_PMD_BLOCKS, true);
+	}
 	if (fs->populated)
 		first = (fs->zero_mark + UDAXFS_PMD_BLOCKS - 1) / UDAXFS_PMD_BLOCKS % n;
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t g = (first + i) % n;
-
-		if (group_free(fs, g) == UDAXFS_PMD_BLOCKS) {
-			*blk = g * UDAXFS_PMD_BLOCKS;
-			return alloc_set(fs, *blk, UDAXFS_PMD_BLOCKS, true);
+	do {
+		for (uint64_t i = 0; i < n; i++) {
+			g = (first + i) % n;
+			if (alloc_group_is_free(fs, g) && !prezero_busy(fs, g)) {
+				*blk = g * UDAXFS_PMD_BLOCKS;
+				return alloc_set(fs, *blk, UDAXFS_PMD_BLOCKS, true);
+			}
 		}
-	}
+	} while (prezero_steal(fs));
 	return -ENOSPC;
 }
 
@@ -151,22 +169,38 @@ static uint64_t group_run(struct udaxfs *fs, uint64_t g, uint64_t want, uint64_t
 	return stop - *start < want ? stop - *start : want;
 }
 
+/*
+ * Small runs fill partly used groups first; a free group is opened only when
+ * none has room, and one the pre-zeroing thread has not zeroed (nor is
+ * zeroing) is preferred, since zeroed groups save a huge allocation its
+ * zeroing.
+ */
 int alloc_small(struct udaxfs *fs, uint64_t want, uint64_t *blk, uint64_t *got)
 {
-	uint64_t n = ngroups(fs), first = fs->small_hint % n, spare = UINT64_MAX;
+	uint64_t n = alloc_ngroups(fs), first = fs->small_hint % n, spare, zeroed;
 
+again:
+	spare = zeroed = UINT64_MAX;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t g = (first + i) % n;
 		unsigned nfree = group_free(fs, g);
 
-		if (nfree == UDAXFS_PMD_BLOCKS && spare == UINT64_MAX)
-			spare = g;
+		if (nfree == UDAXFS_PMD_BLOCKS && !prezero_busy(fs, g)) {
+			if (!prezero_is_zero(fs, g))
+				spare = spare == UINT64_MAX ? g : spare;
+			else
+				zeroed = zeroed == UINT64_MAX ? g : zeroed;
+		}
 		if (nfree == 0 || nfree == UDAXFS_PMD_BLOCKS)
 			continue;
 		*got = group_run(fs, g, want, blk);
 		fs->small_hint = g;
 		return alloc_set(fs, *blk, *got, true);
 	}
+	if (spare == UINT64_MAX)
+		spare = zeroed;
+	if (spare == UINT64_MAX && prezero_steal(fs))
+		goto again;
 	if (spare == UINT64_MAX)
 		return udax_err(ENOSPC, "no free blocks");
 	*got = group_run(fs, spare, want, blk);
@@ -179,7 +213,7 @@ uint64_t alloc_count_free(struct udaxfs *fs, uint64_t *free_pmd)
 	uint64_t nfree = 0;
 
 	*free_pmd = 0;
-	for (uint64_t g = 0; g < ngroups(fs); g++) {
+	for (uint64_t g = 0; g < alloc_ngroups(fs); g++) {
 		unsigned f = group_free(fs, g);
 
 		nfree += f;

@@ -31,14 +31,16 @@ static void zero_stale(struct udaxfs *fs, uint64_t pblk, uint64_t len, uint64_t 
 static int alloc_huge_at(struct udaxfs *fs, struct extmap *m, uint64_t lblk, uint64_t *next)
 {
 	uint64_t start = lblk & ~(uint64_t)(UDAXFS_PMD_BLOCKS - 1), pblk, mark = fs->zero_mark;
+	bool zero;
 	int ret;
 
 	if (extmap_hole_len(m, start, UDAXFS_PMD_BLOCKS) != UDAXFS_PMD_BLOCKS)
 		return -ENOSPC;
-	ret = alloc_huge(fs, &pblk);
+	ret = alloc_huge(fs, &pblk, &zero);
 	if (ret)
 		return ret;
-	zero_stale(fs, pblk, UDAXFS_PMD_BLOCKS, mark);
+	if (!zero)
+		zero_stale(fs, pblk, UDAXFS_PMD_BLOCKS, mark);
 	*next = start + UDAXFS_PMD_BLOCKS;
 	return extmap_insert(m, start, pblk, UDAXFS_PMD_BLOCKS);
 }

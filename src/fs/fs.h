@@ -121,6 +121,7 @@ struct udaxfs {
 	uint8_t *jlog;		   /* the log of the committing transaction, staged (journal.c) */
 	struct dcache_dir *dcache; /* name indexes (dcache.c) */
 	bool dcache_dirty;	   /* an index changed in the open transaction */
+	struct prezero *pz;	   /* UDAX_MOUNT_PREZERO's worker (prezero.c), or NULL */
 };
 
 static inline uint64_t blk_off(uint64_t blk)
@@ -175,8 +176,31 @@ int journal_check(struct udaxfs *fs, char *why, unsigned why_len);
 bool alloc_test(struct udaxfs *fs, uint64_t blk);
 int alloc_set(struct udaxfs *fs, uint64_t blk, uint64_t len, bool used);
 int alloc_small(struct udaxfs *fs, uint64_t want, uint64_t *blk, uint64_t *got);
-int alloc_huge(struct udaxfs *fs, uint64_t *blk);
+/* A whole free 2 MiB group; *@zero if it is known to hold zeros (pre-zeroed). */
+int alloc_huge(struct udaxfs *fs, uint64_t *blk, bool *zero);
+uint64_t alloc_ngroups(const struct udaxfs *fs);
+bool alloc_group_is_free(struct udaxfs *fs, uint64_t g);
 uint64_t alloc_count_free(struct udaxfs *fs, uint64_t *free_pmd);
+
+/*
+ * prezero.c: zeroing freed 2 MiB groups ahead of their allocation
+ * (UDAX_MOUNT_PREZERO; udaxfs_prezero starts it). All but stop are called
+ * with fs->lock held and do nothing without the worker.
+ */
+void prezero_stop(struct udaxfs *fs);
+/* Blocks were freed: the worker looks again. */
+void prezero_freed(struct udaxfs *fs);
+/* Blocks were allocated: their groups are no longer zeroed and free. */
+void prezero_used(struct udaxfs *fs, uint64_t blk, uint64_t len);
+/* A zeroed free group, if there is one. */
+bool prezero_take(struct udaxfs *fs, uint64_t *g);
+bool prezero_is_zero(struct udaxfs *fs, uint64_t g);
+/* Group @g is being zeroed: allocations pass over it. */
+bool prezero_busy(struct udaxfs *fs, uint64_t g);
+/* Ends the zeroing in progress and hands its group back; false if there was none. */
+bool prezero_steal(struct udaxfs *fs);
+/* Free groups known to be zero. */
+uint64_t prezero_count(struct udaxfs *fs);
 /* The highest block in use in the bitmap plus one (data_start if none). */
 uint64_t alloc_used_end(struct udaxfs *fs);
 

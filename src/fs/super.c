@@ -230,6 +230,7 @@ free:
 
 void udaxfs_detach(struct udaxfs *fs)
 {
+	prezero_stop(fs);
 	dcache_drop(fs);
 	journal_fini(fs);
 	pmem_unmap(fs->base, fs->size);
@@ -574,6 +575,7 @@ static int statfs_locked(struct udaxfs *fs, struct udax_statfs *st)
 	st->block_size = UDAXFS_BLOCK;
 	st->blocks = fs->sb.nblocks - fs->sb.data_start;
 	st->blocks_free = alloc_count_free(fs, &st->pmd_free);
+	st->pmd_prezeroed = prezero_count(fs);
 	st->inodes = fs->sb.ninodes - UDAXFS_ROOT_INO;
 	st->inodes_free = free_inodes(fs);
 	st->name_max = UDAXFS_NAME_MAX;

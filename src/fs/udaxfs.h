@@ -25,6 +25,8 @@ int udaxfs_mount(const char *path, struct udaxfs **out);
 int udaxfs_unmount(struct udaxfs *fs);
 /* Populates the mapping of the pool; allocations then prefer known-zero space. */
 int udaxfs_populate(struct udaxfs *fs);
+/* Starts the thread that zeroes freed 2 MiB groups (UDAX_MOUNT_PREZERO). */
+int udaxfs_prezero(struct udaxfs *fs);
 int udaxfs_fsck(const char *path, unsigned flags, char **report);
 
 /* Resolves (with O_CREAT: creates) @path and returns a reference to its node. */

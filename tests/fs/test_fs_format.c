@@ -48,7 +48,7 @@ static void test_mkfs_args(void)
 	CHECK_ERR(udax_mkfs(path, 16 * MIB, &(struct udax_mkfs_opts){.ninodes = 1ull << 40}),
 		  EINVAL);
 	CHECK_OK(udax_mkfs(path, 16 * MIB, &(struct udax_mkfs_opts){.ninodes = 100}));
-	CHECK_ERR(udax_mount(path, 0x2, &fs), EINVAL);
+	CHECK_ERR(udax_mount(path, 0x4, &fs), EINVAL);
 	fs = fstest_mount(path);
 	{
 		struct udax_statfs st;

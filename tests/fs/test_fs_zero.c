@@ -460,7 +460,7 @@ static void test_populate(void)
 	long faults;
 	int ret;
 
-	CHECK_ERR(udax_mount(fstest_pool("flags.pool", POOL_SIZE), 0x2, &fs), EINVAL);
+	CHECK_ERR(udax_mount(fstest_pool("flags.pool", POOL_SIZE), 0x4, &fs), EINVAL);
 	/* without it: the freed group is reused (lowest first), its pages fault in */
 	write_twice(0, &first, &second, &faults);
 	CHECK_EQ(second, first);

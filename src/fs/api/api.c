@@ -32,18 +32,19 @@ int udax_mount(const char *path, unsigned flags, struct udax_fs **out)
 
 	if (!path || !out)
 		return udax_err(EFAULT, "mount: NULL argument");
-	if (flags & ~UDAX_MOUNT_POPULATE)
+	if (flags & ~(UDAX_MOUNT_POPULATE | UDAX_MOUNT_PREZERO))
 		return udax_err(EINVAL, "%s: unknown mount flags 0x%x", path, flags);
 	ufs = calloc(1, sizeof(*ufs));
 	if (!ufs)
 		return udax_err(ENOMEM, "%s: mount", path);
 	ufs->layout_timeout_ms = -1;
 	ret = udaxfs_mount(path, &ufs->fs);
-	if (!ret && (flags & UDAX_MOUNT_POPULATE)) {
+	if (!ret && (flags & UDAX_MOUNT_POPULATE))
 		ret = udaxfs_populate(ufs->fs);
-		if (ret)
-			udaxfs_unmount(ufs->fs);
-	}
+	if (!ret && (flags & UDAX_MOUNT_PREZERO))
+		ret = udaxfs_prezero(ufs->fs);
+	if (ret && ufs->fs)
+		udaxfs_unmount(ufs->fs);
 	if (ret) {
 		free(ufs);
 		return ret;
