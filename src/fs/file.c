@@ -387,7 +387,7 @@ int udaxfs_write_short(struct udaxfs_node *node, uint64_t old_size, uint64_t end
 static void fiemap_fill(const struct udaxfs_extent *e, struct udax_extent *out)
 {
 	uint64_t lo = blk_off(e->lblk), hi = lo + blk_off(e->len);
-	uint64_t first = (lo + PMD_BYTES - 1) & ~(PMD_BYTES - 1), last = hi & ~(PMD_BYTES - 1);
+	uint64_t first = pmd_round_up(lo), last = hi & ~(PMD_BYTES - 1);
 
 	memset(out, 0, sizeof(*out));
 	out->logical = lo;

@@ -137,6 +137,12 @@ static inline uint64_t blk_round_up(uint64_t bytes)
 
 #define PMD_BYTES ((uint64_t)UDAXFS_PMD_BLOCKS << UDAXFS_BLOCK_SHIFT)
 
+/* @bytes rounded up to a whole 2 MiB. */
+static inline uint64_t pmd_round_up(uint64_t bytes)
+{
+	return (bytes + PMD_BYTES - 1) & ~(PMD_BYTES - 1);
+}
+
 /* super.c */
 int super_read(struct udaxfs *fs, char *note, unsigned note_len);
 int super_write(struct udaxfs *fs);

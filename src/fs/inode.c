@@ -186,8 +186,7 @@ int inode_set_size(struct udaxfs *fs, uint64_t ino, uint64_t size, enum size_ord
 	if (order == SIZE_APPEND && size > old && size > zero_from(inode_home(fs, ino), old)) {
 		/* small files stop at their last block: their last close lowers nothing */
 		store_zero_from(fs, ino,
-				size < PMD_BYTES ? blk_round_up(size)
-						 : (size + PMD_BYTES - 1) & ~(PMD_BYTES - 1));
+				size < PMD_BYTES ? blk_round_up(size) : pmd_round_up(size));
 #ifndef UDAX_BROKEN_ZERO_FROM_UNFENCED
 		pmem_drain(fs->pm);
 #endif
