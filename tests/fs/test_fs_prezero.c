@@ -69,15 +69,20 @@ static void write_groups(struct udax_fs *fs, const char *path, unsigned seed, ui
 	free(buf);
 }
 
+/* Whether [p, p + len) is all zero. */
+static bool all_zero(const uint8_t *p, uint64_t len)
+{
+	return !len || (!p[0] && !memcmp(p, p + 1, len - 1));
+}
+
 static bool pool_range_is_zero(const char *pool, uint64_t off, uint64_t len)
 {
 	uint8_t *buf = malloc(len);
-	bool zero = true;
+	bool zero;
 
 	CHECK(buf != NULL);
 	pool_rw(pool, false, off, buf, len);
-	for (uint64_t i = 0; i < len && zero; i++)
-		zero = !buf[i];
+	zero = all_zero(buf, len);
 	free(buf);
 	return zero;
 }
@@ -182,12 +187,6 @@ static void *churn(void *arg)
 	free(buf);
 	free(out);
 	return NULL;
-}
-
-/* Whether [p, p + len) is all zero. */
-static bool all_zero(const uint8_t *p, uint64_t len)
-{
-	return !len || (!p[0] && !memcmp(p, p + 1, len - 1));
 }
 
 static void *holes(void *arg)
